@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every target of ours shares: Swift 6 mode plus the upcoming features the style guide asks for.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "jwksd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "jwksd", targets: ["jwksd"]),
+        .library(name: "JWKS", targets: ["JWKS"]),
+        .library(name: "JWKSConfig", targets: ["JWKSConfig"]),
+        .library(name: "JWKSCache", targets: ["JWKSCache"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(
+            name: "JWKS",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JWKSConfig",
+            dependencies: ["CYAML"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JWKSCache",
+            dependencies: ["JWKS", "JWKSConfig"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "jwksd",
+            dependencies: [
+                "JWKS", "JWKSConfig", "JWKSCache",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JWKSTests",
+            dependencies: ["JWKS"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JWKSConfigTests",
+            dependencies: ["JWKSConfig"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JWKSCacheTests",
+            dependencies: ["JWKSCache", "JWKS", "JWKSConfig"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "jwksdTests",
+            dependencies: ["jwksd"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

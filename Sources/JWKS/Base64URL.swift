@@ -1,0 +1,82 @@
+/// Decoding of the base64url members of a JWK (`n`, `e`, `x`, `y`).
+///
+/// RFC 7515 asks for base64url without padding. Real providers have served standard base64 with `+`, `/`
+/// and `=` padding (Google's v2 certs, Microsoft in 2015, PayPal), so both alphabets and optional
+/// padding are accepted; anything else (whitespace, stray characters, impossible lengths, non-zero
+/// trailing bits) is rejected.
+public enum Base64URL {
+    /// Why a base64url value does not decode.
+    public enum DecodingError: Error, Sendable, Equatable {
+        /// The value is empty.
+        case empty
+        /// A character outside both base64 alphabets, at this offset.
+        case invalidCharacter(offset: Int)
+        /// A length no base64 encoding can have (one character left over).
+        case invalidLength
+        /// Padding in the middle, too much padding, or unused bits that are not zero.
+        case invalidPadding
+    }
+
+    /// Decodes base64url (or standard base64), with or without padding.
+    /// - Parameter text: the encoded value.
+    /// - Returns: the decoded bytes.
+    /// - Throws: ``DecodingError`` saying what is wrong.
+    public static func decode(_ text: String) throws(DecodingError) -> [UInt8] {
+        var utf8 = Array(text.utf8)
+        guard !utf8.isEmpty else { throw .empty }
+        var padding = 0
+        while let last = utf8.last, last == UInt8(ascii: "=") {
+            utf8.removeLast()
+            padding += 1
+        }
+        guard padding <= 2, !utf8.isEmpty else { throw .invalidPadding }
+        if padding > 0, (utf8.count + padding) % 4 != 0 { throw .invalidPadding }
+        guard utf8.count % 4 != 1 else { throw .invalidLength }
+        var output: [UInt8] = []
+        output.reserveCapacity(utf8.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for (offset, character) in utf8.enumerated() {
+            guard let sextet = Self.value(of: character) else { throw .invalidCharacter(offset: offset) }
+            accumulator = accumulator << 6 | UInt32(sextet)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        if bits > 0, accumulator & ((1 << UInt32(bits)) - 1) != 0 { throw .invalidPadding }
+        return output
+    }
+
+    /// Encodes bytes as base64url without padding.
+    /// - Parameter bytes: the bytes to encode.
+    /// - Returns: the base64url text.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var output: [UInt8] = []
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for byte in bytes {
+            accumulator = accumulator << 8 | UInt32(byte)
+            bits += 8
+            while bits >= 6 {
+                bits -= 6
+                output.append(alphabet[Int((accumulator >> UInt32(bits)) & 0x3F)])
+            }
+        }
+        if bits > 0 { output.append(alphabet[Int((accumulator << UInt32(6 - bits)) & 0x3F)]) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func value(of character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): character - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): character - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "-"), UInt8(ascii: "+"): 62
+        case UInt8(ascii: "_"), UInt8(ascii: "/"): 63
+        default: nil
+        }
+    }
+}

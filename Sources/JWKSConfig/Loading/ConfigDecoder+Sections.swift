@@ -1,0 +1,187 @@
+extension ConfigDecoder {
+    static let maximumTTL: Duration = .seconds(30 * 86_400)
+
+    /// Decodes the whole document.
+    mutating func decode(_ root: YAMLNode, baseDirectory: String) -> JWKSDConfig? {
+        guard case .mapping = root.kind else {
+            report(
+                .wrongType, root.mark, "",
+                "the top level must be a mapping with version, server, defaults and tenants")
+            return nil
+        }
+        guard let top = fields(of: root, path: "", known: Self.topKeys) else { return nil }
+        var config = JWKSDConfig()
+        config.baseDirectory = baseDirectory
+        if let pair = top["version"] {
+            if let version = integer(pair.value, "version", range: 0...Int.max) {
+                if version != 1 {
+                    report(.invalidValue, pair.value.mark, "version", "unsupported version \(version); this jwksd reads version 1")
+                }
+                config.version = version
+            }
+        } else {
+            report(.missingKey, root.mark, "version", "missing; add version: 1")
+        }
+        if let pair = top["server"] { config.server = decodeServer(pair.value) }
+        var defaultMarks: [String: SourceMark] = [:]
+        if let pair = top["defaults"], let defaults = fields(of: pair.value, path: "defaults", known: Self.policyKeys) {
+            config.defaults = decodePolicy(defaults, base: ProviderPolicy(), marks: &defaultMarks)
+            checkPolicy(config.defaults, marks: defaultMarks, path: "defaults")
+        }
+        if let pair = top["tenants"] {
+            config.tenants = decodeTenants(pair.value, defaults: config.defaults)
+        }
+        return config
+    }
+
+    // MARK: - server
+
+    mutating func decodeServer(_ node: YAMLNode) -> ServerConfig {
+        var server = ServerConfig()
+        guard let fields = fields(of: node, path: "server", known: Self.serverKeys) else { return server }
+        if let socket = string(fields, "socket") { server.socket = socket }
+        if let pair = fields["socket_mode"], let text = scalar(pair.value, fields.path("socket_mode"), expected: "an octal mode such as \"0660\"") {
+            if let mode = UInt16(text, radix: 8), mode <= 0o777, text.count <= 4 {
+                if mode & 0o600 == 0o600 {
+                    server.socketMode = mode
+                } else {
+                    report(.invalidValue, pair.value.mark, fields.path("socket_mode"), "must give the owner read and write (at least 0600)")
+                }
+            } else {
+                report(.invalidValue, pair.value.mark, fields.path("socket_mode"), "\"\(text)\" is not an octal file mode such as \"0660\"")
+            }
+        }
+        if let value = integer(fields, "max_frame_bytes", range: 1_024...67_108_864) { server.maxFrameBytes = value }
+        if let value = integer(fields, "compress_min_bytes", range: 0...67_108_864) { server.compressMinBytes = value }
+        if let value = integer(fields, "max_connections", range: 1...1_000_000) { server.maxConnections = value }
+        if let value = integer(fields, "max_calls_per_connection", range: 1...65_536) { server.maxCallsPerConnection = value }
+        if let value = duration(fields, "idle_timeout") { server.idleTimeout = value }
+        if let value = integer(fields, "max_concurrent_fetches", range: 1...1_024) { server.maxConcurrentFetches = value }
+        if let value = string(fields, "snapshot_dir") { server.snapshotDir = value }
+        if let pair = fields["metrics"], let text = string(fields, "metrics") {
+            if Self.isHostPort(text) {
+                server.metrics = text
+            } else {
+                report(.invalidValue, pair.value.mark, fields.path("metrics"), "\"\(text)\" is not host:port (e.g. 127.0.0.1:9464)")
+            }
+        }
+        if let uids = ids(fields, "admin_uids", allowEmpty: true) { server.adminUIDs = uids }
+        return server
+    }
+
+    static func isHostPort(_ text: String) -> Bool {
+        guard let colon = text.lastIndex(of: ":") else { return false }
+        let host = text[..<colon]
+        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port), !host.isEmpty else { return false }
+        return HTTPURL.isValidHost(host.lowercased())
+    }
+
+    // MARK: - policy
+
+    /// Applies the policy keys present in `fields` onto `base`, recording where each was set.
+    mutating func decodePolicy(_ fields: MappingFields, base: ProviderPolicy, marks: inout [String: SourceMark])
+        -> ProviderPolicy
+    {
+        var policy = base
+        func note(_ key: String) { if let pair = fields[key] { marks[key] = pair.key.mark } }
+        for key in Self.policyKeys where key != "retry" { note(key) }
+        let second = Duration.seconds(1)
+        if let value = duration(fields, "refresh_early") { policy.refreshEarly = value }
+        if let value = duration(fields, "prefetch_jitter") { policy.prefetchJitter = value }
+        if let value = duration(fields, "min_ttl", minimum: second, maximum: Self.maximumTTL) { policy.minTTL = value }
+        if let value = duration(fields, "max_ttl", minimum: second, maximum: Self.maximumTTL) { policy.maxTTL = value }
+        if let value = duration(fields, "default_ttl", minimum: second, maximum: Self.maximumTTL) { policy.defaultTTL = value }
+        if let value = duration(fields, "stale_while_error", maximum: Self.maximumTTL) { policy.staleWhileError = value }
+        if let value = duration(fields, "kid_miss_cooldown", minimum: second, maximum: .seconds(86_400)) {
+            policy.kidMissCooldown = value
+        }
+        if let value = boolean(fields, "require_https") { policy.requireHTTPS = value }
+        if let items = list(fields, "allowed_domains") {
+            var domains: [String] = []
+            for (index, item) in items.enumerated() {
+                let itemPath = "\(fields.path("allowed_domains"))[\(index)]"
+                guard let text = scalar(item, itemPath, expected: "a domain name") else { continue }
+                var domain = text.lowercased()
+                if domain.hasPrefix(".") { domain.removeFirst() }
+                if HTTPURL.isValidHost(domain), !domain.hasPrefix("[") {
+                    domains.append(domain)
+                } else {
+                    report(.invalidValue, item.mark, itemPath, "\"\(text)\" is not a domain name")
+                }
+            }
+            policy.allowedDomains = domains
+        }
+        if let value = integer(fields, "max_response_bytes", range: 1_024...67_108_864) { policy.maxResponseBytes = value }
+        if let value = integer(fields, "max_redirects", range: 0...10) { policy.maxRedirects = value }
+        if let value = integer(fields, "min_rsa_bits", range: 1_024...16_384) { policy.minRSABits = value }
+        if let value = string(fields, "ca_file") { policy.caFile = value }
+        if let pair = fields["retry"], let retry = self.fields(of: pair.value, path: fields.path("retry"), known: Self.retryKeys) {
+            for key in Self.retryKeys { if let entry = retry[key] { marks["retry.\(key)"] = entry.key.mark } }
+            let tenth = Duration.milliseconds(100)
+            let fiveMinutes = Duration.seconds(300)
+            if let value = duration(retry, "connect_timeout", minimum: tenth, maximum: fiveMinutes) {
+                policy.retry.connectTimeout = value
+            }
+            if let value = duration(retry, "attempt_timeout", minimum: tenth, maximum: fiveMinutes) {
+                policy.retry.attemptTimeout = value
+            }
+            if let value = duration(retry, "initial_backoff", minimum: tenth, maximum: .seconds(86_400)) {
+                policy.retry.initialBackoff = value
+            }
+            if let value = duration(retry, "max_backoff", minimum: tenth, maximum: .seconds(86_400)) {
+                policy.retry.maxBackoff = value
+            }
+            if let jitterPair = retry["jitter"], let text = scalar(jitterPair.value, retry.path("jitter"), expected: "full, equal or none") {
+                if let jitter = RetryPolicy.Jitter(rawValue: text) {
+                    policy.retry.jitter = jitter
+                } else {
+                    report(.invalidValue, jitterPair.value.mark, retry.path("jitter"), "\"\(text)\" is not one of full, equal, none")
+                }
+            }
+        }
+        return policy
+    }
+
+    /// Checks the constraints between settings, reporting at the keys this layer set.
+    mutating func checkPolicy(_ policy: ProviderPolicy, marks: [String: SourceMark], path: String) {
+        func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+        let format = DurationText.format
+        var ttlBoundsValid = true
+        if policy.minTTL > policy.maxTTL {
+            ttlBoundsValid = false
+            if let mark = marks["min_ttl"] {
+                report(.constraint, mark, keyPath("min_ttl"), "must be <= max_ttl (\(format(policy.maxTTL)))")
+            } else if let mark = marks["max_ttl"] {
+                report(.constraint, mark, keyPath("max_ttl"), "must be >= min_ttl (\(format(policy.minTTL)))")
+            }
+        }
+        if ttlBoundsValid, policy.defaultTTL < policy.minTTL || policy.defaultTTL > policy.maxTTL {
+            let bounds = "between min_ttl (\(format(policy.minTTL))) and max_ttl (\(format(policy.maxTTL)))"
+            if let mark = marks["default_ttl"] {
+                report(.constraint, mark, keyPath("default_ttl"), "must be \(bounds)")
+            } else if let mark = marks["min_ttl"], policy.defaultTTL < policy.minTTL {
+                report(.constraint, mark, keyPath("min_ttl"), "must be <= default_ttl (\(format(policy.defaultTTL)))")
+            } else if let mark = marks["max_ttl"] {
+                report(.constraint, mark, keyPath("max_ttl"), "must be >= default_ttl (\(format(policy.defaultTTL)))")
+            }
+        }
+        if policy.refreshEarly >= policy.maxTTL {
+            if let mark = marks["refresh_early"] {
+                report(.constraint, mark, keyPath("refresh_early"), "must be < max_ttl (\(format(policy.maxTTL)))")
+            } else if let mark = marks["max_ttl"] {
+                report(.constraint, mark, keyPath("max_ttl"), "must be > refresh_early (\(format(policy.refreshEarly)))")
+            }
+        }
+        if policy.retry.initialBackoff > policy.retry.maxBackoff {
+            if let mark = marks["retry.initial_backoff"] {
+                report(
+                    .constraint, mark, keyPath("retry.initial_backoff"),
+                    "must be <= retry.max_backoff (\(format(policy.retry.maxBackoff)))")
+            } else if let mark = marks["retry.max_backoff"] {
+                report(
+                    .constraint, mark, keyPath("retry.max_backoff"),
+                    "must be >= retry.initial_backoff (\(format(policy.retry.initialBackoff)))")
+            }
+        }
+    }
+}

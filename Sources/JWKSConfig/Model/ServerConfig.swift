@@ -1,0 +1,28 @@
+/// The `server:` section: socket, limits, and optional features.
+public struct ServerConfig: Sendable, Equatable {
+    /// The Unix socket path, resolved against the config file's directory.
+    public var socket: String = "./jwksd.sock"
+    /// Permission bits of the socket file.
+    public var socketMode: UInt16 = 0o660
+    /// The largest frame payload accepted.
+    public var maxFrameBytes: Int = 1_048_576
+    /// Replies larger than this are compressed for clients that accept it.
+    public var compressMinBytes: Int = 1_024
+    /// Connections beyond this get GOAWAY RESOURCE_EXHAUSTED.
+    public var maxConnections: Int = 1_024
+    /// Calls in flight on one connection beyond this get RESOURCE_EXHAUSTED.
+    public var maxCallsPerConnection: Int = 1_024
+    /// Connections without calls for this long are closed; zero disables.
+    public var idleTimeout: Duration = .seconds(300)
+    /// Fetches in flight across all providers.
+    public var maxConcurrentFetches: Int = 16
+    /// Where warm-restart snapshots go; `nil` disables them.
+    public var snapshotDir: String?
+    /// `host:port` of the Prometheus text endpoint; `nil` disables it.
+    public var metrics: String?
+    /// Peers allowed to call admin methods; `nil` means the daemon's own uid and root.
+    public var adminUIDs: [UInt32]?
+
+    /// The built-in defaults.
+    public init() {}
+}
