@@ -48,10 +48,7 @@ public struct JWKValidator: Sendable {
         guard let kty = ktyValue.stringValue else {
             throw .malformed("\"kty\" must be a string, not \(ktyValue.typeDescription)")
         }
-        if kty == "oct" {
-            if fields["k"] != nil { throw .privateKeyMaterial(members: ["k"]) }
-            throw .symmetricKey
-        }
+        if kty == "oct" { throw .symmetricKey }
         guard let keyType = KeyType(rawValue: kty) else { throw .unsupportedKeyType(kty) }
 
         let kid = try fields.optionalString("kid")
@@ -145,10 +142,18 @@ public struct JWKValidator: Sendable {
         return curve
     }
 
+    /// A coordinate at its curve's exact size. Unnormalised big-endian values seen in the wild (a leading
+    /// zero byte too many, as Gluu served, or one too few) are normalised; the on-curve check that follows
+    /// decides whether the point is real.
     private func coordinate(_ name: String, _ fields: KeyFields, curve: Curve) throws(DropReason) -> [UInt8] {
-        let bytes = try fields.base64(name)
-        guard bytes.count == curve.coordinateSize else {
-            throw .malformed("\"\(name)\" has \(bytes.count) bytes; \(curve.rawValue) needs \(curve.coordinateSize)")
+        var bytes = try fields.base64(name)
+        let size = curve.coordinateSize
+        if curve.keyType == .ec {
+            while bytes.count > size, bytes.first == 0 { bytes.removeFirst() }
+            if bytes.count < size, bytes.count >= size - 2 { bytes = Array(repeating: 0, count: size - bytes.count) + bytes }
+        }
+        guard bytes.count == size else {
+            throw .malformed("\"\(name)\" has \(bytes.count) bytes; \(curve.rawValue) needs \(size)")
         }
         return bytes
     }
