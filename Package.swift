@@ -60,7 +60,6 @@ let package = Package(
         .testTarget(
             name: "JWKSConfigTests",
             dependencies: ["JWKSConfig"],
-            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,62 @@
+import ArgumentParser
+import JWKSConfig
+
+/// `jwksd check`: validate a config file without starting anything.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a tenant registry and report every problem in it.",
+        discussion: """
+            Prints "ok: N tenants, M providers" and exits 0 when the file is valid. Otherwise prints one line \
+            per problem as FILE:LINE:COL: key.path: message and exits 1.
+
+            Examples:
+              jwksd check --config examples/tenants.yaml
+              jwksd check examples/tenants.yaml --print
+            """
+    )
+
+    @Option(name: .long, help: "The config file to check.")
+    var config: String?
+
+    @Argument(help: "The config file to check (alternative to --config).")
+    var file: String?
+
+    @Flag(name: .long, help: "Also print the effective configuration with every default filled in.")
+    var print = false
+
+    func validate() throws {
+        if config == nil, file == nil { throw ValidationError("give the config file with --config FILE") }
+        if config != nil, file != nil { throw ValidationError("give the config file once, with --config or as an argument") }
+    }
+
+    func run() throws {
+        let report = CheckReport.run(path: config ?? file ?? "", printEffective: print)
+        if !report.output.isEmpty { Swift.print(report.output) }
+        if !report.errors.isEmpty { StandardError.write(report.errors + "\n") }
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}
+
+/// What `jwksd check` prints and returns, computed without touching the process so tests can call it.
+struct CheckReport: Equatable {
+    /// Text for standard output.
+    var output: String
+    /// Text for standard error.
+    var errors: String
+    /// The exit status.
+    var exitCode: Int32
+
+    static func run(path: String, printEffective: Bool) -> CheckReport {
+        do {
+            let config = try ConfigLoader.load(file: path)
+            var output = "ok: \(config.tenants.count) tenants, \(config.providerCount) providers"
+            if printEffective { output = ConfigRenderer.render(config) + output }
+            return CheckReport(output: output, errors: "", exitCode: 0)
+        } catch {
+            let count = error.diagnostics.count
+            let summary = "\(path): \(count) problem\(count == 1 ? "" : "s"); nothing was applied"
+            return CheckReport(output: "", errors: (error.lines + [summary]).joined(separator: "\n"), exitCode: 1)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `jwksd` command line.
+@main
+struct JWKSD: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jwksd",
+        abstract: "A JWKS cache daemon: one place per host that keeps identity providers' signing keys fresh.",
+        version: JWKSDVersion.current,
+        subcommands: [CheckCommand.self]
+    )
+}
