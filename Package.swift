@@ -69,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "jwksdTests",
-            dependencies: ["jwksd"],
+            dependencies: ["jwksd", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
     ]

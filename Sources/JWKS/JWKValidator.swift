@@ -150,7 +150,9 @@ public struct JWKValidator: Sendable {
         let size = curve.coordinateSize
         if curve.keyType == .ec {
             while bytes.count > size, bytes.first == 0 { bytes.removeFirst() }
-            if bytes.count < size, bytes.count >= size - 2 { bytes = Array(repeating: 0, count: size - bytes.count) + bytes }
+            if bytes.count < size, bytes.count >= size - 2 {
+                bytes = Array(repeating: 0, count: size - bytes.count) + bytes
+            }
         }
         guard bytes.count == size else {
             throw .malformed("\"\(name)\" has \(bytes.count) bytes; \(curve.rawValue) needs \(size)")

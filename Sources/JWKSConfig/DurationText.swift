@@ -38,7 +38,9 @@ public enum DurationText {
             guard index > digitsStart, index - digitsStart <= 12 else { throw .malformed }
             let number = Int64(String(decoding: utf8[digitsStart..<index], as: UTF8.self))!
             let unitStart = index
-            while index < utf8.count, (utf8[index] | 0x20) >= UInt8(ascii: "a"), (utf8[index] | 0x20) <= UInt8(ascii: "z") {
+            while index < utf8.count, (utf8[index] | 0x20) >= UInt8(ascii: "a"),
+                (utf8[index] | 0x20) <= UInt8(ascii: "z")
+            {
                 index += 1
             }
             let unit = String(decoding: utf8[unitStart..<index], as: UTF8.self)

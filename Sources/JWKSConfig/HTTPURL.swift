@@ -21,7 +21,8 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         public var description: String {
             switch self {
             case .unsupportedScheme(let scheme):
-                scheme.isEmpty ? "not an absolute URL (expected https://...)" : "scheme \"\(scheme)\" is not http or https"
+                scheme.isEmpty
+                    ? "not an absolute URL (expected https://...)" : "scheme \"\(scheme)\" is not http or https"
             case .missingHost: "the URL has no host"
             case .credentials: "the URL must not contain credentials (user:password@)"
             case .fragment: "the URL must not contain a #fragment"
@@ -95,7 +96,9 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         if location.hasPrefix("//") { return try HTTPURL("\(isHTTPS ? "https" : "http"):\(location)") }
         if location.hasPrefix("/") { return try HTTPURL(origin + location) }
         let basePath = pathAndQuery.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
-        let directory = basePath.hasSuffix("/") ? basePath : String(basePath[..<(basePath.lastIndex(of: "/") ?? basePath.startIndex)]) + "/"
+        let directory =
+            basePath.hasSuffix("/")
+            ? basePath : String(basePath[..<(basePath.lastIndex(of: "/") ?? basePath.startIndex)]) + "/"
         return try HTTPURL(origin + directory + location)
     }
 

@@ -27,7 +27,9 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         if config == nil, file == nil { throw ValidationError("give the config file with --config FILE") }
-        if config != nil, file != nil { throw ValidationError("give the config file once, with --config or as an argument") }
+        if config != nil, file != nil {
+            throw ValidationError("give the config file once, with --config or as an argument")
+        }
     }
 
     func run() throws {

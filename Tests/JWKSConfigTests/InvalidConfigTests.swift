@@ -94,7 +94,8 @@ let invalidCases: [InvalidCase] = [
         expected: ["t.yaml:7:9: tenants.acme.providers.auth0.min_ttl: must be <= max_ttl (24h)"], codes: [.constraint]),
     InvalidCase(
         name: "max_ttl below an inherited min_ttl",
-        yaml: "version: 1\ndefaults:\n  min_ttl: 1h\n  default_ttl: 1h\n" + withProvider("file: k.json\nmax_ttl: 30m").dropFirst(11),
+        yaml: "version: 1\ndefaults:\n  min_ttl: 1h\n  default_ttl: 1h\n"
+            + withProvider("file: k.json\nmax_ttl: 30m").dropFirst(11),
         expected: ["t.yaml:10:9: tenants.acme.providers.auth0.max_ttl: must be >= min_ttl (1h)"], codes: [.constraint]),
     InvalidCase(
         name: "refresh_early not below max_ttl",
@@ -150,7 +151,9 @@ let invalidCases: [InvalidCase] = [
         ], codes: [.invalidValue]),
     InvalidCase(
         name: "provider without a source", yaml: withProvider("min_ttl: 1m"),
-        expected: ["t.yaml:6:9: tenants.acme.providers.auth0: needs exactly one of jwks_uri, issuer or file; found none"],
+        expected: [
+            "t.yaml:6:9: tenants.acme.providers.auth0: needs exactly one of jwks_uri, issuer or file; found none"
+        ],
         codes: [.source]),
     InvalidCase(
         name: "provider with two sources", yaml: withProvider("issuer: https://a.com\nfile: k.json"),
@@ -159,14 +162,17 @@ let invalidCases: [InvalidCase] = [
         ], codes: [.source]),
     InvalidCase(
         name: "misspelt provider key", yaml: withProvider("file: k.json\nrefresh_erly: 2m"),
-        expected: ["t.yaml:7:9: tenants.acme.providers.auth0.refresh_erly: unknown key (did you mean \"refresh_early\"?)"],
+        expected: [
+            "t.yaml:7:9: tenants.acme.providers.auth0.refresh_erly: unknown key (did you mean \"refresh_early\"?)"
+        ],
         codes: [.unknownKey]),
     InvalidCase(
         name: "duplicate provider key", yaml: withProvider("file: a.json\nfile: b.json"),
         expected: ["t.yaml:7:9: tenants.acme.providers.auth0.file: duplicate key (first defined at 6:9)"],
         codes: [.duplicateKey]),
     InvalidCase(
-        name: "duplicate tenant", yaml: "version: 1\ntenants:\n  a: { providers: { p: { file: k } } }\n  a: { providers: { p: { file: k } } }\n",
+        name: "duplicate tenant",
+        yaml: "version: 1\ntenants:\n  a: { providers: { p: { file: k } } }\n  a: { providers: { p: { file: k } } }\n",
         expected: ["t.yaml:4:3: tenants.a: duplicate key (first defined at 3:3)"], codes: [.duplicateKey]),
     InvalidCase(
         name: "bad tenant id", yaml: "version: 1\ntenants:\n  \"ac me\": { providers: { p: { file: k } } }\n",
@@ -183,8 +189,11 @@ let invalidCases: [InvalidCase] = [
         expected: ["t.yaml:4:5: tenants.a.providers: missing; a tenant needs at least one provider"],
         codes: [.missingKey]),
     InvalidCase(
-        name: "empty allowed_uids", yaml: "version: 1\ntenants:\n  a:\n    allowed_uids: []\n    providers: { p: { file: k } }\n",
-        expected: ["t.yaml:4:19: tenants.a.allowed_uids: must list at least one id; remove the key to allow every peer"],
+        name: "empty allowed_uids",
+        yaml: "version: 1\ntenants:\n  a:\n    allowed_uids: []\n    providers: { p: { file: k } }\n",
+        expected: [
+            "t.yaml:4:19: tenants.a.allowed_uids: must list at least one id; remove the key to allow every peer"
+        ],
         codes: [.invalidValue]),
     InvalidCase(
         name: "multiple documents", yaml: "version: 1\n---\nversion: 1\n",
@@ -211,7 +220,8 @@ let invalidCases: [InvalidCase] = [
         codes: [.yaml]),
     InvalidCase(
         name: "several problems at once, in file order",
-        yaml: "version: 1\nserver:\n  max_conections: 5\ndefaults:\n  min_ttl: 30\n" + "tenants:\n  a:\n    providers:\n      p: {}\n",
+        yaml: "version: 1\nserver:\n  max_conections: 5\ndefaults:\n  min_ttl: 30\n"
+            + "tenants:\n  a:\n    providers:\n      p: {}\n",
         expected: [
             "t.yaml:3:3: server.max_conections: unknown key (did you mean \"max_connections\"?)",
             "t.yaml:5:12: defaults.min_ttl: \"30\" has no unit; write e.g. 30s (units: ms, s, m, h, d)",

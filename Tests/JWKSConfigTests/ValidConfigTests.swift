@@ -22,13 +22,15 @@ struct ValidConfigTests {
         #expect(config.server.metrics == "127.0.0.1:9464")
         let local = config.tenants[0].providers[3]
         #expect(local.source == .file("./keys/acme.json"))
-        #expect(config.resolve("./keys/acme.json") == repositoryRoot.appendingPathComponent("examples/keys/acme.json").path)
+        #expect(
+            config.resolve("./keys/acme.json") == repositoryRoot.appendingPathComponent("examples/keys/acme.json").path)
         #expect(FileManager.default.fileExists(atPath: config.resolve("./keys/acme.json")))
     }
 
     @Test("built-in defaults apply when nothing is set")
     func builtInDefaults() throws {
-        let config = try ConfigLoader.load(text: "version: 1\ntenants:\n  a:\n    providers:\n      p: { file: k.json }\n")
+        let config = try ConfigLoader.load(
+            text: "version: 1\ntenants:\n  a:\n    providers:\n      p: { file: k.json }\n")
         let policy = config.tenants[0].providers[0].policy
         #expect(policy == ProviderPolicy())
         #expect(policy.refreshEarly == .seconds(30))
@@ -124,8 +126,12 @@ struct ValidConfigTests {
             TenantConfig(
                 id: "acme", allowedUIDs: [1000, 1001], allowedGIDs: [50],
                 providers: [
-                    ProviderConfig(id: "google", source: .issuer(try HTTPURL("https://accounts.google.example.com")), policy: other),
-                    ProviderConfig(id: "plain", source: .jwksURI(try HTTPURL("http://idp.example.com:8080/jwks?x=1")), policy: policy),
+                    ProviderConfig(
+                        id: "google", source: .issuer(try HTTPURL("https://accounts.google.example.com")), policy: other
+                    ),
+                    ProviderConfig(
+                        id: "plain", source: .jwksURI(try HTTPURL("http://idp.example.com:8080/jwks?x=1")),
+                        policy: policy),
                     ProviderConfig(id: "disk", source: .file("keys/a \"b\".json"), policy: policy),
                 ]),
             TenantConfig(id: "t.2_x-y", providers: [ProviderConfig(id: "p", source: .file("/k.json"), policy: policy)]),
@@ -168,7 +174,8 @@ struct ValidConfigTests {
         for tenant in 0..<1_000 {
             text += "  t\(tenant):\n    providers:\n"
             for provider in 0..<10 {
-                text += "      p\(provider): { jwks_uri: \"https://idp\(tenant).example.com/\(provider)/jwks\", refresh_early: 1m }\n"
+                text +=
+                    "      p\(provider): { jwks_uri: \"https://idp\(tenant).example.com/\(provider)/jwks\", refresh_early: 1m }\n"
             }
         }
         let config = try ConfigLoader.load(text: text)
@@ -182,7 +189,8 @@ struct DurationTextTests {
     @Test(
         "the config syntax parses",
         arguments: [
-            ("250ms", Duration.milliseconds(250)), ("30s", .seconds(30)), ("5m", .seconds(300)), ("24h", .seconds(86_400)),
+            ("250ms", Duration.milliseconds(250)), ("30s", .seconds(30)), ("5m", .seconds(300)),
+            ("24h", .seconds(86_400)),
             ("7d", .seconds(604_800)), ("1h30m", .seconds(5_400)), ("0", .zero), ("0s", .zero),
         ])
     func parses(_ text: String, _ duration: Duration) throws {

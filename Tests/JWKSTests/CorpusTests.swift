@@ -274,9 +274,13 @@ struct CorpusTests {
             let jwk = try #require(try JSONParser.parse(bytes)[member: "jwk"])
             #expect(JWKValidator().validate(jwk, in: bytes) == .failure(.privateKeyMaterial(members: ["priv"])))
             let publicOnly = try #require(jwk.objectMembers).filter { $0.name != "priv" }
-            let text = "{" + publicOnly.map { "\"\($0.name)\":" + String(decoding: bytes[$0.value.range], as: UTF8.self) }
+            let text =
+                "{"
+                + publicOnly.map { "\"\($0.name)\":" + String(decoding: bytes[$0.value.range], as: UTF8.self) }
                 .joined(separator: ",") + "}"
-            let set = Array("{\"keys\":[\(text),{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}".utf8)
+            let set = Array(
+                "{\"keys\":[\(text),{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}"
+                    .utf8)
             let parsed = try JWKSet(parsing: set)
             #expect(parsed.keys.count == 1)
             #expect(parsed.dropped.map(\.reason) == [.unsupportedKeyType("AKP")])

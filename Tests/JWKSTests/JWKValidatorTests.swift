@@ -29,7 +29,9 @@ struct JWKValidatorTests {
 
     @Test("a valid EC key is accepted with its facts")
     func validEC() throws {
-        let key = try validate(#"{"kty":"EC","crv":"P-256","x":"\#(Self.ecX)","y":"\#(Self.ecY)","kid":"k","use":"sig","alg":"ES256"}"#).get()
+        let key = try validate(
+            #"{"kty":"EC","crv":"P-256","x":"\#(Self.ecX)","y":"\#(Self.ecY)","kid":"k","use":"sig","alg":"ES256"}"#
+        ).get()
         #expect(key.curve == .p256)
         #expect(key.sizeInBits == 256)
         #expect(key.kid == "k")
@@ -40,7 +42,9 @@ struct JWKValidatorTests {
         let n = try Self.modulus()
         for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
             let value = member == "oth" ? "[]" : "\"AQAB\""
-            #expect(reason(#"{"kty":"RSA","n":"\#(n)","e":"AQAB","\#(member)":\#(value)}"#) == .privateKeyMaterial(members: [member]))
+            #expect(
+                reason(#"{"kty":"RSA","n":"\#(n)","e":"AQAB","\#(member)":\#(value)}"#)
+                    == .privateKeyMaterial(members: [member]))
         }
     }
 
@@ -61,16 +65,43 @@ struct JWKValidatorTests {
             (#"{"kty":"EC","crv":"P-192","x":"AAAA","y":"AAAA"}"#, "unsupported_curve"),
             (#"{"kty":"EC","crv":"Ed25519","x":"AAAA","y":"AAAA"}"#, "malformed"),
             (#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#, "malformed"),
-            (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","alg":"ES256"}"#, "alg_mismatch"),
-            (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","use":"enc"}"#, "use_mismatch"),
-            (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","key_ops":["verify","verify"]}"#, "malformed"),
+            (
+                #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","alg":"ES256"}"#,
+                "alg_mismatch"
+            ),
+            (
+                #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","use":"enc"}"#,
+                "use_mismatch"
+            ),
+            (
+                #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","key_ops":["verify","verify"]}"#,
+                "malformed"
+            ),
             (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":7}"#, "malformed"),
-            (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","x5c":"MII"}"#, "malformed"),
-            (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","use":"sig","key_ops":["encrypt"]}"#, "use_mismatch"),
-            (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","alg":"ES256K"}"#, "unknown_alg"),
-            (#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyQ"}"#, "malformed"),
-            (#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","alg":"ES384"}"#, "alg_mismatch"),
-            (#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","alg":"ES256"}"#, "malformed"),
+            (
+                #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","x5c":"MII"}"#,
+                "malformed"
+            ),
+            (
+                #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","use":"sig","key_ops":["encrypt"]}"#,
+                "use_mismatch"
+            ),
+            (
+                #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","alg":"ES256K"}"#,
+                "unknown_alg"
+            ),
+            (
+                #"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyQ"}"#,
+                "malformed"
+            ),
+            (
+                #"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","alg":"ES384"}"#,
+                "alg_mismatch"
+            ),
+            (
+                #"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","alg":"ES256"}"#,
+                "malformed"
+            ),
         ])
     func dropped(_ json: String, _ code: String) {
         #expect(reason(json)?.code == code, "\(json)")
@@ -134,7 +165,8 @@ struct JWKSetDocumentTests {
         #expect {
             _ = try JWKSet(parsing: Array("{\"keys\": [\n  {\"kty\": \"RSA\",}\n]}".utf8))
         } throws: { error in
-            (error as? JWKSError)?.message == "not a JWK Set: invalid JSON at 2:17: expected a member name in double quotes"
+            (error as? JWKSError)?.message
+                == "not a JWK Set: invalid JSON at 2:17: expected a member name in double quotes"
         }
     }
 
@@ -142,6 +174,10 @@ struct JWKSetDocumentTests {
     func oneBadKey() throws {
         let set = try JWKSet(parsing: try FixtureLoader.bytes("edge-one-bad-key-missing-y.json"))
         #expect(set.keys.count == 3)
-        #expect(set.dropped == [DroppedKey(index: 2, kid: "this one shouldn't work 'cause there's no y", reason: .malformed("missing \"y\""))])
+        #expect(
+            set.dropped == [
+                DroppedKey(
+                    index: 2, kid: "this one shouldn't work 'cause there's no y", reason: .malformed("missing \"y\""))
+            ])
     }
 }

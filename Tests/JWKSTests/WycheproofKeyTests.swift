@@ -42,8 +42,10 @@ struct WycheproofKeyTests {
                 let outcome: String
                 do {
                     let set = try JWKSet(parsing: document)
-                    outcome = "usable \(set.keys.count)"
-                        + (set.dropped.isEmpty ? "" : ", dropped " + set.dropped.map(\.reason.code).joined(separator: ","))
+                    outcome =
+                        "usable \(set.keys.count)"
+                        + (set.dropped.isEmpty
+                            ? "" : ", dropped " + set.dropped.map(\.reason.code).joined(separator: ","))
                 } catch {
                     #expect(error.code == .noUsableKeys)
                     outcome = error.dropped.map(\.reason.code).joined(separator: ",")

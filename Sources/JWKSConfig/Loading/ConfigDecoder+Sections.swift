@@ -15,7 +15,9 @@ extension ConfigDecoder {
         if let pair = top["version"] {
             if let version = integer(pair.value, "version", range: 0...Int.max) {
                 if version != 1 {
-                    report(.invalidValue, pair.value.mark, "version", "unsupported version \(version); this jwksd reads version 1")
+                    report(
+                        .invalidValue, pair.value.mark, "version",
+                        "unsupported version \(version); this jwksd reads version 1")
                 }
                 config.version = version
             }
@@ -40,29 +42,41 @@ extension ConfigDecoder {
         var server = ServerConfig()
         guard let fields = fields(of: node, path: "server", known: Self.serverKeys) else { return server }
         if let socket = string(fields, "socket") { server.socket = socket }
-        if let pair = fields["socket_mode"], let text = scalar(pair.value, fields.path("socket_mode"), expected: "an octal mode such as \"0660\"") {
+        if let pair = fields["socket_mode"],
+            let text = scalar(pair.value, fields.path("socket_mode"), expected: "an octal mode such as \"0660\"")
+        {
             if let mode = UInt16(text, radix: 8), mode <= 0o777, text.count <= 4 {
                 if mode & 0o600 == 0o600 {
                     server.socketMode = mode
                 } else {
-                    report(.invalidValue, pair.value.mark, fields.path("socket_mode"), "must give the owner read and write (at least 0600)")
+                    report(
+                        .invalidValue, pair.value.mark, fields.path("socket_mode"),
+                        "must give the owner read and write (at least 0600)")
                 }
             } else {
-                report(.invalidValue, pair.value.mark, fields.path("socket_mode"), "\"\(text)\" is not an octal file mode such as \"0660\"")
+                report(
+                    .invalidValue, pair.value.mark, fields.path("socket_mode"),
+                    "\"\(text)\" is not an octal file mode such as \"0660\"")
             }
         }
         if let value = integer(fields, "max_frame_bytes", range: 1_024...67_108_864) { server.maxFrameBytes = value }
         if let value = integer(fields, "compress_min_bytes", range: 0...67_108_864) { server.compressMinBytes = value }
         if let value = integer(fields, "max_connections", range: 1...1_000_000) { server.maxConnections = value }
-        if let value = integer(fields, "max_calls_per_connection", range: 1...65_536) { server.maxCallsPerConnection = value }
+        if let value = integer(fields, "max_calls_per_connection", range: 1...65_536) {
+            server.maxCallsPerConnection = value
+        }
         if let value = duration(fields, "idle_timeout") { server.idleTimeout = value }
-        if let value = integer(fields, "max_concurrent_fetches", range: 1...1_024) { server.maxConcurrentFetches = value }
+        if let value = integer(fields, "max_concurrent_fetches", range: 1...1_024) {
+            server.maxConcurrentFetches = value
+        }
         if let value = string(fields, "snapshot_dir") { server.snapshotDir = value }
         if let pair = fields["metrics"], let text = string(fields, "metrics") {
             if Self.isHostPort(text) {
                 server.metrics = text
             } else {
-                report(.invalidValue, pair.value.mark, fields.path("metrics"), "\"\(text)\" is not host:port (e.g. 127.0.0.1:9464)")
+                report(
+                    .invalidValue, pair.value.mark, fields.path("metrics"),
+                    "\"\(text)\" is not host:port (e.g. 127.0.0.1:9464)")
             }
         }
         if let uids = ids(fields, "admin_uids", allowEmpty: true) { server.adminUIDs = uids }
@@ -72,7 +86,9 @@ extension ConfigDecoder {
     static func isHostPort(_ text: String) -> Bool {
         guard let colon = text.lastIndex(of: ":") else { return false }
         let host = text[..<colon]
-        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port), !host.isEmpty else { return false }
+        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port), !host.isEmpty else {
+            return false
+        }
         return HTTPURL.isValidHost(host.lowercased())
     }
 
@@ -90,8 +106,12 @@ extension ConfigDecoder {
         if let value = duration(fields, "prefetch_jitter") { policy.prefetchJitter = value }
         if let value = duration(fields, "min_ttl", minimum: second, maximum: Self.maximumTTL) { policy.minTTL = value }
         if let value = duration(fields, "max_ttl", minimum: second, maximum: Self.maximumTTL) { policy.maxTTL = value }
-        if let value = duration(fields, "default_ttl", minimum: second, maximum: Self.maximumTTL) { policy.defaultTTL = value }
-        if let value = duration(fields, "stale_while_error", maximum: Self.maximumTTL) { policy.staleWhileError = value }
+        if let value = duration(fields, "default_ttl", minimum: second, maximum: Self.maximumTTL) {
+            policy.defaultTTL = value
+        }
+        if let value = duration(fields, "stale_while_error", maximum: Self.maximumTTL) {
+            policy.staleWhileError = value
+        }
         if let value = duration(fields, "kid_miss_cooldown", minimum: second, maximum: .seconds(86_400)) {
             policy.kidMissCooldown = value
         }
@@ -111,11 +131,15 @@ extension ConfigDecoder {
             }
             policy.allowedDomains = domains
         }
-        if let value = integer(fields, "max_response_bytes", range: 1_024...67_108_864) { policy.maxResponseBytes = value }
+        if let value = integer(fields, "max_response_bytes", range: 1_024...67_108_864) {
+            policy.maxResponseBytes = value
+        }
         if let value = integer(fields, "max_redirects", range: 0...10) { policy.maxRedirects = value }
         if let value = integer(fields, "min_rsa_bits", range: 1_024...16_384) { policy.minRSABits = value }
         if let value = string(fields, "ca_file") { policy.caFile = value }
-        if let pair = fields["retry"], let retry = self.fields(of: pair.value, path: fields.path("retry"), known: Self.retryKeys) {
+        if let pair = fields["retry"],
+            let retry = self.fields(of: pair.value, path: fields.path("retry"), known: Self.retryKeys)
+        {
             for key in Self.retryKeys { if let entry = retry[key] { marks["retry.\(key)"] = entry.key.mark } }
             let tenth = Duration.milliseconds(100)
             let fiveMinutes = Duration.seconds(300)
@@ -131,11 +155,15 @@ extension ConfigDecoder {
             if let value = duration(retry, "max_backoff", minimum: tenth, maximum: .seconds(86_400)) {
                 policy.retry.maxBackoff = value
             }
-            if let jitterPair = retry["jitter"], let text = scalar(jitterPair.value, retry.path("jitter"), expected: "full, equal or none") {
+            if let jitterPair = retry["jitter"],
+                let text = scalar(jitterPair.value, retry.path("jitter"), expected: "full, equal or none")
+            {
                 if let jitter = RetryPolicy.Jitter(rawValue: text) {
                     policy.retry.jitter = jitter
                 } else {
-                    report(.invalidValue, jitterPair.value.mark, retry.path("jitter"), "\"\(text)\" is not one of full, equal, none")
+                    report(
+                        .invalidValue, jitterPair.value.mark, retry.path("jitter"),
+                        "\"\(text)\" is not one of full, equal, none")
                 }
             }
         }
@@ -169,7 +197,8 @@ extension ConfigDecoder {
             if let mark = marks["refresh_early"] {
                 report(.constraint, mark, keyPath("refresh_early"), "must be < max_ttl (\(format(policy.maxTTL)))")
             } else if let mark = marks["max_ttl"] {
-                report(.constraint, mark, keyPath("max_ttl"), "must be > refresh_early (\(format(policy.refreshEarly)))")
+                report(
+                    .constraint, mark, keyPath("max_ttl"), "must be > refresh_early (\(format(policy.refreshEarly)))")
             }
         }
         if policy.retry.initialBackoff > policy.retry.maxBackoff {

@@ -11,7 +11,8 @@ extension ConfigDecoder {
     }
 
     /// The entries of an id-keyed mapping (`tenants`, `providers`), with ids checked.
-    mutating func identifiedEntries(_ node: YAMLNode, path: String, kind: String) -> [(id: String, pair: YAMLNode.Pair)] {
+    mutating func identifiedEntries(_ node: YAMLNode, path: String, kind: String) -> [(id: String, pair: YAMLNode.Pair)]
+    {
         guard case .mapping(let pairs) = node.kind else {
             report(.wrongType, node.mark, path, "expected a mapping of \(kind) ids, got \(node.typeDescription)")
             return []
@@ -39,15 +40,19 @@ extension ConfigDecoder {
             tenant.allowedUIDs = ids(fields, "allowed_uids", allowEmpty: false)
             tenant.allowedGIDs = ids(fields, "allowed_gids", allowEmpty: false)
             guard let providersPair = fields["providers"] else {
-                report(.missingKey, pair.value.mark, "\(path).providers", "missing; a tenant needs at least one provider")
+                report(
+                    .missingKey, pair.value.mark, "\(path).providers", "missing; a tenant needs at least one provider")
                 continue
             }
             let entries = identifiedEntries(providersPair.value, path: "\(path).providers", kind: "provider")
             if entries.isEmpty, case .mapping(let pairs) = providersPair.value.kind, pairs.isEmpty {
-                report(.missingKey, providersPair.value.mark, "\(path).providers", "a tenant needs at least one provider")
+                report(
+                    .missingKey, providersPair.value.mark, "\(path).providers", "a tenant needs at least one provider")
             }
             for (providerID, providerPair) in entries {
-                if let provider = decodeProvider(providerPair.value, id: providerID, path: "\(path).providers.\(providerID)", defaults: defaults) {
+                if let provider = decodeProvider(
+                    providerPair.value, id: providerID, path: "\(path).providers.\(providerID)", defaults: defaults)
+                {
                     tenant.providers.append(provider)
                 }
             }
@@ -56,7 +61,9 @@ extension ConfigDecoder {
         return tenants
     }
 
-    mutating func decodeProvider(_ node: YAMLNode, id: String, path: String, defaults: ProviderPolicy) -> ProviderConfig? {
+    mutating func decodeProvider(_ node: YAMLNode, id: String, path: String, defaults: ProviderPolicy)
+        -> ProviderConfig?
+    {
         guard let fields = fields(of: node, path: path, known: Self.sourceKeys + Self.policyKeys) else { return nil }
         var marks: [String: SourceMark] = [:]
         let policy = decodePolicy(fields, base: defaults, marks: &marks)
@@ -101,7 +108,9 @@ extension ConfigDecoder {
             return nil
         }
         if policy.requireHTTPS, !url.isHTTPS {
-            report(.insecureURL, mark, path, "http:// is refused while require_https is on (set require_https: false to allow it)")
+            report(
+                .insecureURL, mark, path,
+                "http:// is refused while require_https is on (set require_https: false to allow it)")
             return nil
         }
         if !url.isAllowed(by: policy.allowedDomains) {

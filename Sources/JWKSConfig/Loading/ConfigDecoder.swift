@@ -80,7 +80,8 @@ struct ConfigDecoder {
         return value
     }
 
-    mutating func integer(_ fields: MappingFields, _ key: String, path: String? = nil, range: ClosedRange<Int>) -> Int? {
+    mutating func integer(_ fields: MappingFields, _ key: String, path: String? = nil, range: ClosedRange<Int>) -> Int?
+    {
         guard let pair = fields[key] else { return nil }
         return integer(pair.value, path ?? fields.path(key), range: range)
     }
@@ -141,7 +142,9 @@ struct ConfigDecoder {
     mutating func ids(_ fields: MappingFields, _ key: String, allowEmpty: Bool) -> [UInt32]? {
         guard let items = list(fields, key) else { return nil }
         if items.isEmpty, !allowEmpty, let pair = fields[key] {
-            report(.invalidValue, pair.value.mark, fields.path(key), "must list at least one id; remove the key to allow every peer")
+            report(
+                .invalidValue, pair.value.mark, fields.path(key),
+                "must list at least one id; remove the key to allow every peer")
             return nil
         }
         var ids: [UInt32] = []

@@ -11,7 +11,10 @@ public enum ConfigLoader {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
             throw ConfigError(
                 file: path,
-                diagnostics: [ConfigDiagnostic(code: .yaml, mark: SourceMark(line: 1, column: 1), path: "", message: "the file \(reason)")])
+                diagnostics: [
+                    ConfigDiagnostic(
+                        code: .yaml, mark: SourceMark(line: 1, column: 1), path: "", message: "the file \(reason)")
+                ])
         }
         let directory = (path as NSString).deletingLastPathComponent
         return try load(bytes: Array(data), file: path, baseDirectory: directory.isEmpty ? "." : directory)

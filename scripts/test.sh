@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: install what is missing, lint, build, test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift format lint --strict -r Sources Tests
+swift build --build-tests 2>&1 | tee .build-warnings.log
+if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" .build-warnings.log; then
+    echo "warnings in our code (above); fix them" >&2
+    rm -f .build-warnings.log
+    exit 1
+fi
+rm -f .build-warnings.log
+swift test --skip-build "$@"
