@@ -32,7 +32,7 @@ struct ProviderStateMachineTests {
     @Test("empty → loading → ready: the first load publishes and plans the refresh")
     mutating func firstLoad() throws {
         var machine = Machine(policy: policy)
-        guard case .idle = machine.state else { Issue.record("should start idle"); return }
+        guard case .empty = machine.state else { Issue.record("should start empty"); return }
         #expect(machine.availability(at: .zero) == .unavailable(.neverLoaded(lastError: nil)))
         #expect(machine.timerFired(now: .zero) == .fetch(Validators()))
         guard case .loading = machine.state else { Issue.record("should be loading"); return }

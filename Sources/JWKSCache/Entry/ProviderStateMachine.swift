@@ -5,16 +5,16 @@ public import JWKSConfig
 /// driver must do. No clock reads, no I/O, no awaiting; one driver per provider applies events under a lock
 /// and performs the returned action after unlocking.
 ///
-/// States: `idle` (no keys, no fetch in flight), `loading` (no keys, fetch in flight), `ready` (keys, no fetch
+/// States: `empty` (no keys, no fetch in flight), `loading` (no keys, fetch in flight), `ready` (keys, no fetch
 /// in flight), `refreshing` (keys, fetch in flight), `removed`. Whether `ready` keys are fresh or stale is a
 /// comparison of `now` with the instants in their ``KeySetRecord``.
 public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     /// The state and the data each state carries.
     public enum State: Sendable, Equatable {
-        /// No keys and no fetch in flight; retry at `Idle.nextAttempt` if set.
-        case idle(Idle)
+        /// No keys and no fetch in flight; retry at `Empty.nextAttempt` if set.
+        case empty(Empty)
         /// No keys; the first load (or a retry of it) is in flight.
-        case loading(Idle)
+        case loading(Empty)
         /// Keys are published; the next refresh or retry is at `Ready.nextAttempt`.
         case ready(Ready)
         /// Keys are published and a refresh is in flight.
@@ -24,7 +24,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
     }
 
     /// Data of the states without keys.
-    public struct Idle: Sendable, Equatable {
+    public struct Empty: Sendable, Equatable {
         /// Consecutive failed attempts.
         public var failures = 0
         /// The last failure, if any.
@@ -66,11 +66,11 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
     }
 
     /// The current state.
-    public private(set) var state: State = .idle(Idle())
+    public private(set) var state: State = .empty(Empty())
     /// The policy in force.
     public var policy: ProviderPolicy
 
-    /// Creates a machine in `idle`.
+    /// Creates a machine in `empty`.
     /// - Parameter policy: the provider's effective policy.
     public init(policy: ProviderPolicy) {
         self.policy = policy
@@ -97,10 +97,10 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
     ///   fetch is in flight or the provider is removed.
     public mutating func timerFired(now: Instant) -> Action {
         switch state {
-        case .idle(var idle):
-            if let next = idle.nextAttempt, now < next { return .schedule(next) }
-            idle.nextAttempt = nil
-            state = .loading(idle)
+        case .empty(var empty):
+            if let next = empty.nextAttempt, now < next { return .schedule(next) }
+            empty.nextAttempt = nil
+            state = .loading(empty)
             return .fetch(Validators())
         case .ready(let ready):
             if now < ready.nextAttempt { return .schedule(ready.nextAttempt) }
@@ -116,9 +116,9 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
     /// - Returns: `.fetch`, or `.none` when one is already in flight (the caller joins it).
     public mutating func refreshRequested(now: Instant) -> Action {
         switch state {
-        case .idle(var idle):
-            idle.nextAttempt = nil
-            state = .loading(idle)
+        case .empty(var empty):
+            empty.nextAttempt = nil
+            state = .loading(empty)
             return .fetch(Validators())
         case .ready(let ready):
             state = .refreshing(ready)
@@ -147,7 +147,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case .loading: previous = nil
         case .refreshing(let ready): previous = ready.record.keySet
         case .removed: return .none
-        case .idle, .ready: preconditionFailure("fetchSucceeded without a fetch in flight")
+        case .empty, .ready: preconditionFailure("fetchSucceeded without a fetch in flight")
         }
         let freshness = Freshness.compute(headers: headers, policy: policy, responseTime: responseTime)
         let record = makeRecord(
@@ -184,7 +184,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
             return fetchFailed(failure, now: now, using: &generator)
         case .removed:
             return .none
-        case .idle, .ready:
+        case .empty, .ready:
             preconditionFailure("notModified without a fetch in flight")
         }
     }
@@ -199,20 +199,20 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
         _ failure: FetchFailure, now: Instant, using generator: inout some RandomNumberGenerator
     ) -> Action {
         switch state {
-        case .loading(var idle):
-            idle.failures += 1
-            idle.lastError = failure
-            let retryAt = now.advanced(by: retryDelay(failures: idle.failures, failure: failure, using: &generator))
-            idle.nextAttempt = retryAt
-            state = .idle(idle)
+        case .loading(var empty):
+            empty.failures += 1
+            empty.lastError = failure
+            let retryAt = now.advanced(by: retryDelay(failures: empty.failures, failure: failure, using: &generator))
+            empty.nextAttempt = retryAt
+            state = .empty(empty)
             return .unavailable(failure, retryAt: retryAt)
         case .refreshing(var ready):
             ready.failures += 1
             ready.lastError = failure
             let retryAt = now.advanced(by: retryDelay(failures: ready.failures, failure: failure, using: &generator))
             if ready.record.standing(at: now) == .expired {
-                state = .idle(
-                    Idle(
+                state = .empty(
+                    Empty(
                         failures: ready.failures, lastError: failure, nextAttempt: retryAt,
                         droppedAt: ready.record.staleUntil))
                 return .unavailable(failure, retryAt: retryAt)
@@ -222,7 +222,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
             return .keepServing(failure, retryAt: retryAt)
         case .removed:
             return .none
-        case .idle, .ready:
+        case .empty, .ready:
             preconditionFailure("fetchFailed without a fetch in flight")
         }
     }
@@ -241,7 +241,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
     public var record: KeySetRecord<Instant>? {
         switch state {
         case .ready(let ready), .refreshing(let ready): ready.record
-        case .idle, .loading, .removed: nil
+        case .empty, .loading, .removed: nil
         }
     }
 
@@ -257,11 +257,11 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
             case .expired:
                 return .unavailable(.staleLimitPassed(staleUntil: ready.record.staleUntil, lastError: ready.lastError))
             }
-        case .idle(let idle), .loading(let idle):
-            if let droppedAt = idle.droppedAt {
-                return .unavailable(.staleLimitPassed(staleUntil: droppedAt, lastError: idle.lastError))
+        case .empty(let empty), .loading(let empty):
+            if let droppedAt = empty.droppedAt {
+                return .unavailable(.staleLimitPassed(staleUntil: droppedAt, lastError: empty.lastError))
             }
-            return .unavailable(.neverLoaded(lastError: idle.lastError))
+            return .unavailable(.neverLoaded(lastError: empty.lastError))
         case .removed:
             return .unavailable(.removed)
         }
