@@ -17,10 +17,16 @@ let package = Package(
         .library(name: "JWKS", targets: ["JWKS"]),
         .library(name: "JWKSConfig", targets: ["JWKSConfig"]),
         .library(name: "JWKSCache", targets: ["JWKSCache"]),
+        .library(name: "DevIssuer", targets: ["DevIssuer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -40,13 +46,34 @@ let package = Package(
         ),
         .target(
             name: "JWKSCache",
-            dependencies: ["JWKS", "JWKSConfig"],
+            dependencies: [
+                "JWKS", "JWKSConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "DevIssuer",
+            dependencies: [
+                "JWKS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "jwksd",
             dependencies: [
-                "JWKS", "JWKSConfig", "JWKSCache",
+                "JWKS", "JWKSConfig", "JWKSCache", "DevIssuer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -64,7 +91,8 @@ let package = Package(
         ),
         .testTarget(
             name: "JWKSCacheTests",
-            dependencies: ["JWKSCache", "JWKS", "JWKSConfig"],
+            dependencies: ["JWKSCache", "JWKS", "JWKSConfig", "DevIssuer"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -16,11 +16,18 @@ public struct KeySetRecord<Instant: InstantProtocol>: Sendable where Instant.Dur
     public var expiresAt: Instant
     /// When they stop being served at all, even as stale.
     public var staleUntil: Instant
+    /// Wall-clock Unix time of the last download (for status and clients).
+    public var fetchedAtWall: Int64
+    /// Wall-clock Unix time of the last confirmation.
+    public var validatedAtWall: Int64
+
+    /// Wall-clock Unix time at which the keys stop being fresh.
+    public var expiresAtWall: Int64 { validatedAtWall + freshness.ttl.components.seconds }
 
     /// Creates a record.
     public init(
         keySet: JWKSet, headers: CacheHeaders, freshness: Freshness, fetchedAt: Instant, validatedAt: Instant,
-        expiresAt: Instant, staleUntil: Instant
+        expiresAt: Instant, staleUntil: Instant, fetchedAtWall: Int64, validatedAtWall: Int64
     ) {
         self.keySet = keySet
         self.headers = headers
@@ -29,6 +36,8 @@ public struct KeySetRecord<Instant: InstantProtocol>: Sendable where Instant.Dur
         self.validatedAt = validatedAt
         self.expiresAt = expiresAt
         self.staleUntil = staleUntil
+        self.fetchedAtWall = fetchedAtWall
+        self.validatedAtWall = validatedAtWall
     }
 
     /// Whether the keys are fresh, stale but servable, or past the stale limit at `now`.

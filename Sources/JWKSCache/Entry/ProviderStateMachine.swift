@@ -151,7 +151,8 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
         }
         let freshness = Freshness.compute(headers: headers, policy: policy, responseTime: responseTime)
         let record = makeRecord(
-            keySet: keySet, headers: headers, freshness: freshness, fetchedAt: now, validatedAt: now)
+            keySet: keySet, headers: headers, freshness: freshness, fetchedAt: now, validatedAt: now,
+            fetchedAtWall: responseTime, validatedAtWall: responseTime)
         let next = now.advanced(by: Backoff.refreshDelay(ttl: freshness.ttl, policy: policy, using: &generator))
         state = .ready(Ready(record: record, nextAttempt: next))
         return .publish(record, changed: previous?.document != keySet.document, next: next)
@@ -173,7 +174,8 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
             let freshness = Freshness.compute(headers: merged, policy: policy, responseTime: responseTime)
             let record = makeRecord(
                 keySet: ready.record.keySet, headers: merged, freshness: freshness,
-                fetchedAt: ready.record.fetchedAt, validatedAt: now)
+                fetchedAt: ready.record.fetchedAt, validatedAt: now, fetchedAtWall: ready.record.fetchedAtWall,
+                validatedAtWall: responseTime)
             let next = now.advanced(by: Backoff.refreshDelay(ttl: freshness.ttl, policy: policy, using: &generator))
             state = .ready(Ready(record: record, nextAttempt: next))
             return .publish(record, changed: false, next: next)
@@ -290,13 +292,15 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
     // MARK: - Helpers
 
     private func makeRecord(
-        keySet: JWKSet, headers: CacheHeaders, freshness: Freshness, fetchedAt: Instant, validatedAt: Instant
+        keySet: JWKSet, headers: CacheHeaders, freshness: Freshness, fetchedAt: Instant, validatedAt: Instant,
+        fetchedAtWall: Int64, validatedAtWall: Int64
     ) -> KeySetRecord<Instant> {
         let expiresAt = validatedAt.advanced(by: freshness.ttl)
         let staleWindow = max(policy.staleWhileError, freshness.staleIfError ?? .zero)
         return KeySetRecord(
             keySet: keySet, headers: headers, freshness: freshness, fetchedAt: fetchedAt, validatedAt: validatedAt,
-            expiresAt: expiresAt, staleUntil: expiresAt.advanced(by: staleWindow))
+            expiresAt: expiresAt, staleUntil: expiresAt.advanced(by: staleWindow), fetchedAtWall: fetchedAtWall,
+            validatedAtWall: validatedAtWall)
     }
 
     private func retryDelay(failures: Int, failure: FetchFailure, using generator: inout some RandomNumberGenerator)

@@ -1,0 +1,182 @@
+import Atomics
+public import JWKSConfig
+
+/// The cache engine: one ``ProviderEntry`` per configured provider, a shared ``RefreshScheduler``, a global
+/// ``FetchLimiter``, and lookups by (tenant, provider, kid).
+public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
+    /// The providers of one tenant, in config order.
+    struct TenantEntries: Sendable {
+        var tenant: TenantConfig
+        var providers: [ProviderEntry<C>]
+        var byID: [String: ProviderEntry<C>]
+    }
+
+    /// The registry readers see: immutable, swapped atomically.
+    final class Registry: Sendable, AtomicReference {
+        let config: JWKSDConfig
+        let tenants: [String: TenantEntries]
+
+        init(config: JWKSDConfig, tenants: [String: TenantEntries]) {
+            self.config = config
+            self.tenants = tenants
+        }
+    }
+
+    /// The engine's clock.
+    public let clock: C
+    /// The timer loop.
+    public let scheduler: RefreshScheduler<C>
+    /// The cap on fetches in flight.
+    public let limiter: FetchLimiter
+    private let registry: ManagedAtomic<Registry>
+    private let hub = EventHub()
+
+    /// Builds the engine for a configuration; nothing is fetched until ``start()``.
+    /// - Parameters:
+    ///   - config: the validated configuration.
+    ///   - clock: the clock for freshness, timers and deadlines.
+    ///   - transport: performs HTTP GETs (shared by every provider).
+    ///   - userAgent: sent with every request.
+    ///   - makeGenerator: randomness per provider (seeded in tests).
+    public init(
+        config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String,
+        makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
+            SystemRandomNumberGenerator()
+        }
+    ) {
+        self.clock = clock
+        self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
+        let handoff = ManagedAtomic<Registry?>(nil)
+        self.scheduler = RefreshScheduler(clock: clock) { key in
+            handoff.load(ordering: .acquiring)?.tenants[key.tenant]?.byID[key.provider]?.timerFired()
+        }
+        let factory = KeySourceFactory(
+            fetcher: HTTPFetcher(transport: transport, userAgent: userAgent), resolvePath: { config.resolve($0) })
+        let hub = self.hub
+        let emit: @Sendable (EngineEvent) -> Void = { hub.emit($0) }
+        var tenants: [String: TenantEntries] = [:]
+        for tenant in config.tenants {
+            var entries = TenantEntries(tenant: tenant, providers: [], byID: [:])
+            for provider in tenant.providers {
+                let entry = ProviderEntry(
+                    key: ProviderKey(tenant: tenant.id, provider: provider.id), config: provider,
+                    source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
+                    generator: makeGenerator(), emit: emit)
+                entries.providers.append(entry)
+                entries.byID[provider.id] = entry
+            }
+            tenants[tenant.id] = entries
+        }
+        let registry = Registry(config: config, tenants: tenants)
+        self.registry = ManagedAtomic(registry)
+        handoff.store(registry, ordering: .releasing)
+    }
+
+    /// The configuration in force.
+    public var config: JWKSDConfig { registry.load(ordering: .acquiring).config }
+
+    /// Starts every provider's first load (through the fetch limiter).
+    public func start() {
+        for entry in allEntries { entry.start() }
+    }
+
+    /// Runs the refresh timer loop until the task is cancelled.
+    public func run() async {
+        await scheduler.run()
+    }
+
+    /// Every provider, tenants and providers in config order.
+    public var allEntries: [ProviderEntry<C>] {
+        let registry = self.registry.load(ordering: .acquiring)
+        return registry.config.tenants.flatMap { registry.tenants[$0.id]?.providers ?? [] }
+    }
+
+    /// One provider's driver.
+    public func entry(tenant: String, provider: String) -> ProviderEntry<C>? {
+        registry.load(ordering: .acquiring).tenants[tenant]?.byID[provider]
+    }
+
+    /// A tenant's configuration and providers in config order.
+    public func tenant(_ id: String) -> (config: TenantConfig, providers: [ProviderEntry<C>])? {
+        registry.load(ordering: .acquiring).tenants[id].map { ($0.tenant, $0.providers) }
+    }
+
+    /// Looks up keys by kid in one provider, or (with `provider` nil) in the tenant's providers in config order.
+    /// - Parameters:
+    ///   - tenant: the tenant id.
+    ///   - provider: the provider id, or `nil` to search the tenant.
+    ///   - kid: the key id.
+    ///   - alg: an optional algorithm filter.
+    ///   - deadline: how long the caller may wait for a fetch.
+    /// - Returns: the keys, or why there are none.
+    public func lookup(tenant: String, provider: String?, kid: String, alg: String?, deadline: C.Instant) async
+        -> LookupOutcome<C.Instant>
+    {
+        guard let entries = registry.load(ordering: .acquiring).tenants[tenant] else {
+            return .unknownProvider(tenant: tenant, provider: provider)
+        }
+        if let provider {
+            guard let entry = entries.byID[provider] else {
+                return .unknownProvider(tenant: tenant, provider: provider)
+            }
+            return await entry.lookup(kid: kid, alg: alg, deadline: deadline)
+        }
+        let now = clock.now
+        for entry in entries.providers {
+            let snapshot = entry.snapshot
+            if let keys = snapshot.keys(kid: kid, alg: alg, at: now), !keys.isEmpty { return .found(keys, snapshot) }
+        }
+        let outcomes = await withTaskGroup(of: (Int, LookupOutcome<C.Instant>).self) { group in
+            for (index, entry) in entries.providers.enumerated() {
+                group.addTask { (index, await entry.lookup(kid: kid, alg: alg, deadline: deadline)) }
+            }
+            var outcomes: [(Int, LookupOutcome<C.Instant>)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        return Self.combine(outcomes, kid: kid)
+    }
+
+    /// The tenant-wide answer: the first provider (config order) that found the kid; otherwise a deadline,
+    /// then "not found" if any provider could answer, else the first provider's unavailability.
+    static func combine(_ outcomes: [LookupOutcome<C.Instant>], kid: String) -> LookupOutcome<C.Instant> {
+        for outcome in outcomes { if case .found = outcome { return outcome } }
+        if outcomes.contains(where: { if case .deadlineExceeded = $0 { true } else { false } }) {
+            return .deadlineExceeded
+        }
+        if outcomes.contains(where: { if case .kidNotFound = $0 { true } else { false } }) {
+            return .kidNotFound(kid: kid)
+        }
+        return outcomes.first ?? .kidNotFound(kid: kid)
+    }
+
+    /// Refreshes one provider or all of a tenant's now, waiting up to `deadline`.
+    /// - Returns: `nil` for an unknown tenant or provider, else whether every fetch completed in time.
+    public func refresh(tenant: String, provider: String?, deadline: C.Instant) async -> Bool? {
+        guard let entries = registry.load(ordering: .acquiring).tenants[tenant] else { return nil }
+        let targets: [ProviderEntry<C>]
+        if let provider {
+            guard let entry = entries.byID[provider] else { return nil }
+            targets = [entry]
+        } else {
+            targets = entries.providers
+        }
+        return await withTaskGroup(of: Bool.self) { group in
+            for entry in targets { group.addTask { await entry.refresh(deadline: deadline) } }
+            var all = true
+            for await completed in group { all = all && completed }
+            return all
+        }
+    }
+
+    /// Every provider's status, in config order.
+    /// - Parameter wallNow: the wall-clock Unix time.
+    public func status(wallNow: Int64) -> [ProviderStatus] {
+        allEntries.map { $0.status(wallNow: wallNow) }
+    }
+
+    /// A new stream of every provider event from now on; it ends when the consumer stops iterating.
+    public func events() -> AsyncStream<EngineEvent> {
+        hub.subscribe()
+    }
+}

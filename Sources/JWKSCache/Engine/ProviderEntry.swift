@@ -1,0 +1,306 @@
+import Atomics
+import JWKS
+public import JWKSConfig
+import Synchronization
+
+/// The driver of one provider: feeds events to its ``ProviderStateMachine`` under a lock, performs the
+/// returned actions after unlocking (fetch, publish, schedule), and answers lookups from an atomically
+/// published ``ProviderSnapshot``. Fetches are single-flight: the first load, scheduled refreshes, admin
+/// refreshes and kid-miss refetches share one.
+public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duration {
+    public typealias Instant = C.Instant
+
+    private struct Waiter {
+        var generation: UInt64
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct DriverState: ~Copyable {
+        var machine: ProviderStateMachine<Instant>
+        var generator: any RandomNumberGenerator & Sendable
+        var kidMiss = KidMissState<Instant>()
+        var completedFetches: UInt64 = 0
+        var published: UInt64 = 0
+        var waiters: [UInt64: Waiter] = [:]
+        var cancelledWaiters: Set<UInt64> = []
+        var nextWaiterID: UInt64 = 0
+    }
+
+    /// The provider.
+    public let key: ProviderKey
+    /// Its configuration.
+    public let config: ProviderConfig
+    /// Where its keys come from.
+    public let source: any KeySource
+    private let clock: C
+    private let limiter: FetchLimiter
+    private let scheduler: RefreshScheduler<C>
+    private let emit: @Sendable (EngineEvent) -> Void
+    private let state: Mutex<DriverState>
+    private let current: ManagedAtomic<ProviderSnapshot<Instant>>
+
+    /// Creates a driver in `empty`; call ``start()`` to begin loading.
+    /// - Parameters:
+    ///   - key: the provider.
+    ///   - config: its configuration.
+    ///   - source: where its keys come from.
+    ///   - clock: the engine's clock.
+    ///   - limiter: the global cap on fetches in flight.
+    ///   - scheduler: the shared timer loop.
+    ///   - generator: randomness for jitter and backoff.
+    ///   - emit: receives every event.
+    public init(
+        key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
+        scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
+        emit: @escaping @Sendable (EngineEvent) -> Void
+    ) {
+        self.key = key
+        self.config = config
+        self.source = source
+        self.clock = clock
+        self.limiter = limiter
+        self.scheduler = scheduler
+        self.emit = emit
+        self.state = Mutex(DriverState(machine: ProviderStateMachine(policy: config.policy), generator: generator))
+        self.current = ManagedAtomic(
+            ProviderSnapshot(key: key, record: nil, lastError: nil, consecutiveFailures: 0, generation: 0))
+    }
+
+    // MARK: - Reading
+
+    /// The published snapshot: one atomic load, no lock, no waiting.
+    public var snapshot: ProviderSnapshot<Instant> { current.load(ordering: .acquiring) }
+
+    /// Looks a kid up, applying the kid-miss rule when the published set does not have it.
+    /// - Parameters:
+    ///   - kid: the key id.
+    ///   - alg: an optional algorithm filter.
+    ///   - deadline: the caller waits for a fetch no longer than this.
+    /// - Returns: the keys, or why there are none.
+    public func lookup(kid: String, alg: String?, deadline: Instant) async -> LookupOutcome<Instant> {
+        let snapshot = self.snapshot
+        if let keys = snapshot.keys(kid: kid, alg: alg, at: clock.now), !keys.isEmpty {
+            return .found(keys, snapshot)
+        }
+        let now = clock.now
+        let (decision, generation, action) = state.withLock {
+            state -> (KidMissState<Instant>.Decision, UInt64, ProviderStateMachine<Instant>.Action) in
+            let inFlight = state.machine.isFetching
+            switch state.machine.availability(at: now) {
+            case .unavailable(.removed):
+                return (.notFound, state.completedFetches, .none)
+            case .unavailable(.neverLoaded(let lastError)) where lastError != nil && !inFlight:
+                return (.notFound, state.completedFetches, .none)
+            case .unavailable(.staleLimitPassed) where !inFlight:
+                return (.notFound, state.completedFetches, .none)
+            case .unavailable:
+                if inFlight { return (.join, state.completedFetches, .none) }
+                return (.refetch, state.completedFetches, state.machine.refreshRequested(now: now))
+            case .fresh, .stale:
+                let decision = state.kidMiss.miss(
+                    kid: kid, now: now, cooldown: config.policy.kidMissCooldown, fetchInFlight: inFlight)
+                let action = decision == .refetch ? state.machine.refreshRequested(now: now) : .none
+                return (decision, state.completedFetches, action)
+            }
+        }
+        perform(action)
+        if decision != .notFound {
+            guard await waitForFetch(after: generation, deadline: deadline) else { return .deadlineExceeded }
+        }
+        let after = self.snapshot
+        guard let keys = after.keys(kid: kid, alg: alg, at: clock.now) else {
+            return .unavailable(key, after.lastError)
+        }
+        if !keys.isEmpty { return .found(keys, after) }
+        if decision != .notFound {
+            state.withLock {
+                $0.kidMiss.confirmAbsent(kid: kid, now: clock.now, cooldown: config.policy.kidMissCooldown)
+            }
+        }
+        return .kidNotFound(kid: kid)
+    }
+
+    /// The provider's status for operators.
+    /// - Parameter wallNow: the wall-clock Unix time, to express instants as dates.
+    public func status(wallNow: Int64) -> ProviderStatus {
+        let now = clock.now
+        return state.withLock { state in
+            let machine = state.machine
+            let record = machine.record
+            func wall(_ instant: Instant?) -> Int64? {
+                instant.map { wallNow + now.duration(to: $0).components.seconds }
+            }
+            let standing: String
+            switch record?.standing(at: now) {
+            case .fresh: standing = "fresh"
+            case .stale: standing = "stale"
+            case .expired: standing = "expired"
+            case nil: standing = "none"
+            }
+            return ProviderStatus(
+                key: key, source: source.summary, state: machine.stateName, standing: standing,
+                keyCount: record?.keySet.keys.count ?? 0, droppedCount: record?.keySet.dropped.count ?? 0,
+                etag: record?.headers.etag, fetchedAt: record?.fetchedAtWall, validatedAt: record?.validatedAtWall,
+                expiresAt: wall(record?.expiresAt), staleUntil: wall(record?.staleUntil),
+                nextAttempt: wall(scheduler.deadline(of: key)), consecutiveFailures: machine.failures,
+                lastError: machine.lastError)
+        }
+    }
+
+    // MARK: - Driving
+
+    /// Starts the first load (or, for restored keys, arms the refresh timer).
+    public func start() {
+        timerFired()
+    }
+
+    /// The scheduler's deadline for this provider has come.
+    public func timerFired() {
+        let now = clock.now
+        perform(state.withLock { $0.machine.timerFired(now: now) })
+    }
+
+    /// Refreshes now, joining a fetch already in flight, and waits for it up to `deadline`.
+    /// - Returns: `true` when a fetch completed before the deadline.
+    @discardableResult
+    public func refresh(deadline: Instant) async -> Bool {
+        let now = clock.now
+        let (generation, action) = state.withLock { state in
+            (state.completedFetches, state.machine.refreshRequested(now: now))
+        }
+        perform(action)
+        return await waitForFetch(after: generation, deadline: deadline)
+    }
+
+    /// Stops the provider: no more fetches or timers; lookups answer unavailable.
+    public func remove() {
+        perform(state.withLock { $0.machine.removed() })
+    }
+
+    private func perform(_ action: ProviderStateMachine<Instant>.Action) {
+        switch action {
+        case .none:
+            return
+        case .fetch(let validators):
+            emit(EngineEvent(key: key, kind: .fetchStarted))
+            let source = self.source
+            let limiter = self.limiter
+            Task {
+                let result = await limiter.withPermit { await source.fetch(validators: validators) }
+                self.complete(result)
+            }
+        case .schedule(let instant):
+            scheduler.schedule(key, at: instant)
+        case .publish(let record, let changed, let next):
+            scheduler.schedule(key, at: next)
+            emit(
+                EngineEvent(
+                    key: key,
+                    kind: changed || record.fetchedAt == record.validatedAt
+                        ? .published(
+                            changed: changed, keys: record.keySet.keys.count, dropped: record.keySet.dropped.count)
+                        : .notModified))
+        case .keepServing(let failure, let retryAt):
+            scheduler.schedule(key, at: retryAt)
+            emit(EngineEvent(key: key, kind: .failed(failure, keptKeys: true)))
+        case .unavailable(let failure, let retryAt):
+            scheduler.schedule(key, at: retryAt)
+            emit(EngineEvent(key: key, kind: .failed(failure, keptKeys: false)))
+        case .stop:
+            scheduler.cancel(key)
+            emit(EngineEvent(key: key, kind: .removed))
+        }
+    }
+
+    /// Applies a fetch result, publishes, then wakes the lookups that waited for it.
+    private func complete(_ result: SourceResult) {
+        let now = clock.now
+        let options = JWKValidationOptions(minimumRSABits: config.policy.minRSABits)
+        let summary = source.summary
+        let (action, waiters) = state.withLock { state -> (ProviderStateMachine<Instant>.Action, [Waiter]) in
+            let action: ProviderStateMachine<Instant>.Action
+            switch result {
+            case .document(let body, let headers, let responseTime):
+                do throws(JWKSError) {
+                    let keySet = try JWKSet(parsing: body, options: options)
+                    action = state.machine.fetchSucceeded(
+                        keySet, headers: headers, now: now, responseTime: responseTime, using: &state.generator)
+                } catch {
+                    let failure = FetchFailure(
+                        code: error.code == .noUsableKeys ? .noUsableKeys : .invalidDocument,
+                        message: "\(summary): \(error.message)")
+                    action = state.machine.fetchFailed(failure, now: now, using: &state.generator)
+                }
+            case .notModified(let headers, let responseTime):
+                action = state.machine.notModified(
+                    headers: headers, now: now, responseTime: responseTime, using: &state.generator)
+            case .failed(let failure):
+                action = state.machine.fetchFailed(failure, now: now, using: &state.generator)
+            }
+            state.completedFetches += 1
+            publishLocked(&state)
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll()
+            return (action, waiters)
+        }
+        perform(action)
+        for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    /// Builds and swaps in a new snapshot from the machine (called with the lock held, so publications
+    /// are ordered).
+    private func publishLocked(_ state: inout DriverState) {
+        state.published += 1
+        let machine = state.machine
+        current.store(
+            ProviderSnapshot(
+                key: key, record: machine.record, lastError: machine.lastError,
+                consecutiveFailures: machine.failures, generation: state.published),
+            ordering: .releasing)
+    }
+
+    /// Waits until a fetch completes after `generation`, or until `deadline`.
+    /// - Returns: `true` when a fetch completed.
+    private func waitForFetch(after generation: UInt64, deadline: Instant) async -> Bool {
+        let clock = self.clock
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.fetchCompletion(after: generation) }
+            group.addTask {
+                try? await clock.sleep(until: deadline, tolerance: nil)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func fetchCompletion(after generation: UInt64) async -> Bool {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.completedFetches != generation || state.cancelledWaiters.remove(id) != nil {
+                        return true
+                    }
+                    state.waiters[id] = Waiter(generation: generation, continuation: continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> Waiter? in
+                guard let waiter = state.waiters.removeValue(forKey: id) else {
+                    state.cancelledWaiters.insert(id)
+                    return nil
+                }
+                return waiter
+            }
+            waiter?.continuation.resume()
+        }
+        return !Task.isCancelled
+    }
+}

@@ -1,0 +1,85 @@
+import AsyncHTTPClient
+import Foundation
+import JWKSConfig
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The production ``HTTPTransport``: one shared AsyncHTTPClient for every provider, with redirects left to
+/// ``HTTPFetcher`` and bodies read as a stream that stops at the cap.
+public final class AsyncHTTPClientTransport: HTTPTransport {
+    private let client: HTTPClient
+
+    /// Creates the shared client.
+    /// - Parameter connectTimeout: the time allowed to establish a connection (`defaults.retry.connect_timeout`).
+    public init(connectTimeout: Duration) {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = HTTPClient.Configuration.Timeout(
+            connect: .milliseconds(
+                max(
+                    1,
+                    Int64(
+                        connectTimeout.components.seconds * 1_000
+                            + connectTimeout.components.attoseconds / 1_000_000_000_000_000))))
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Shuts the client down; call once when the engine stops.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    public func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
+        var outgoing = HTTPClientRequest(url: request.url.text)
+        outgoing.method = .GET
+        for field in request.headers { outgoing.headers.add(name: field.name, value: field.value) }
+        if let caFile = request.caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(caFile)]
+            outgoing.tlsConfiguration = tls
+        }
+        let timeout = TimeAmount.nanoseconds(
+            request.timeout.components.seconds * 1_000_000_000 + request.timeout.components.attoseconds / 1_000_000_000)
+        let deadline = NIODeadline.now() + timeout
+        do {
+            let response = try await client.execute(outgoing, deadline: deadline)
+            let receivedAt = Int64(Date().timeIntervalSince1970)
+            if let length = response.headers.first(name: "content-length").flatMap(Int.init),
+                length > request.maxBodyBytes
+            {
+                throw FetchFailure.tooLarge(request, announced: length)
+            }
+            var body: [UInt8] = []
+            for try await chunk in response.body {
+                guard body.count + chunk.readableBytes <= request.maxBodyBytes else {
+                    throw FetchFailure.tooLarge(request, announced: nil)
+                }
+                body.append(contentsOf: chunk.readableBytesView)
+            }
+            var headers: [String: String] = [:]
+            for field in response.headers {
+                let name = field.name.lowercased()
+                headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+            }
+            return HTTPGetResponse(
+                status: Int(response.status.code), headers: headers, body: body, receivedAt: receivedAt)
+        } catch let failure as FetchFailure {
+            throw failure
+        } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
+            throw FetchFailure(
+                code: .timeout, message: "GET \(request.url): no complete response within \(request.timeout)")
+        } catch {
+            throw FetchFailure(code: .transport, message: "GET \(request.url): \(error)")
+        }
+    }
+}
+
+extension FetchFailure {
+    static func tooLarge(_ request: HTTPGetRequest, announced: Int?) -> FetchFailure {
+        let detail = announced.map { "announces \($0) bytes" } ?? "exceeded the cap while streaming"
+        return FetchFailure(
+            code: .bodyTooLarge,
+            message: "GET \(request.url): the body \(detail); max_response_bytes is \(request.maxBodyBytes)")
+    }
+}
