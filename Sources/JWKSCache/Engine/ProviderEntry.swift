@@ -141,7 +141,10 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                 key: key, source: source.summary, state: machine.stateName, standing: standing,
                 keyCount: record?.keySet.keys.count ?? 0, droppedCount: record?.keySet.dropped.count ?? 0,
                 etag: record?.headers.etag, fetchedAt: record?.fetchedAtWall, validatedAt: record?.validatedAtWall,
-                expiresAt: wall(record?.expiresAt), staleUntil: wall(record?.staleUntil),
+                expiresAt: record?.expiresAtWall,
+                staleUntil: record.map {
+                    $0.expiresAtWall + $0.expiresAt.duration(to: $0.staleUntil).components.seconds
+                },
                 nextAttempt: wall(scheduler.deadline(of: key)), consecutiveFailures: machine.failures,
                 lastError: machine.lastError)
         }

@@ -1,0 +1,153 @@
+import JWKSConfig
+import Synchronization
+import Testing
+
+@testable import JWKSCache
+
+/// A transport that answers from a script and records what it was asked.
+final class ScriptedTransport: HTTPTransport {
+    private let responses: Mutex<[String: HTTPGetResponse]>
+    private let seen = Mutex<[HTTPGetRequest]>([])
+
+    init(_ responses: [String: HTTPGetResponse]) {
+        self.responses = Mutex(responses)
+    }
+
+    var requests: [HTTPGetRequest] { seen.withLock { $0 } }
+
+    func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
+        seen.withLock { $0.append(request) }
+        guard let response = responses.withLock({ $0[request.url.text] }) else {
+            throw FetchFailure(code: .transport, message: "no route to \(request.url)")
+        }
+        return response
+    }
+
+    static func redirect(_ location: String, status: Int = 302) -> HTTPGetResponse {
+        HTTPGetResponse(status: status, headers: ["location": location], body: [], receivedAt: wallNow)
+    }
+
+    static func ok(_ body: String, headers: [String: String] = [:]) -> HTTPGetResponse {
+        HTTPGetResponse(status: 200, headers: headers, body: Array(body.utf8), receivedAt: wallNow)
+    }
+}
+
+@Suite("HTTPFetcher redirect and safety rules")
+struct HTTPFetcherTests {
+    let policy = ProviderPolicy()
+
+    func fetch(_ transport: ScriptedTransport, _ url: String, policy: ProviderPolicy? = nil) async throws(FetchFailure)
+        -> (response: HTTPGetResponse, url: HTTPURL)
+    {
+        let fetcher = HTTPFetcher(transport: transport, userAgent: "jwksd/test")
+        return try await fetcher.get(
+            try! HTTPURL(url), policy: policy ?? self.policy, validators: Validators(etag: "\"e\"", lastModified: "lm"),
+            accept: "application/json")
+    }
+
+    @Test("an https redirect is followed with the same conditional headers")
+    func followsHTTPS() async throws {
+        let transport = ScriptedTransport([
+            "https://idp.example.com/jwks": ScriptedTransport.redirect("/v2/jwks", status: 301),
+            "https://idp.example.com/v2/jwks": ScriptedTransport.ok("{}"),
+        ])
+        let (response, url) = try await fetch(transport, "https://idp.example.com/jwks")
+        #expect(response.status == 200)
+        #expect(url.text == "https://idp.example.com/v2/jwks")
+        let last = try #require(transport.requests.last)
+        #expect(last.headers.contains(HTTPField("If-None-Match", "\"e\"")))
+        #expect(last.headers.contains(HTTPField("If-Modified-Since", "lm")))
+        #expect(last.headers.contains(HTTPField("User-Agent", "jwksd/test")))
+        #expect(last.timeout == .seconds(5))
+        #expect(last.maxBodyBytes == 1_048_576)
+    }
+
+    @Test("a redirect to http is refused while require_https is on")
+    func refusesHTTP() async {
+        let transport = ScriptedTransport([
+            "https://idp.example.com/jwks": ScriptedTransport.redirect("http://idp.example.com/jwks")
+        ])
+        await #expect {
+            _ = try await fetch(transport, "https://idp.example.com/jwks")
+        } throws: { error in
+            guard let failure = error as? FetchFailure else { return false }
+            return failure.code == .redirect
+                && failure.message
+                    == "GET https://idp.example.com/jwks: redirect 1 to http://idp.example.com/jwks refused: http:// while require_https is on"
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    @Test("a redirect to another host outside allowed_domains is refused; inside it is followed")
+    func allowlist() async throws {
+        var policy = self.policy
+        policy.allowedDomains = ["example.com"]
+        let transport = ScriptedTransport([
+            "https://idp.example.com/a": ScriptedTransport.redirect("https://cdn.example.com/a"),
+            "https://cdn.example.com/a": ScriptedTransport.ok("{}"),
+            "https://idp.example.com/b": ScriptedTransport.redirect("https://evil.example.net/b"),
+        ])
+        let (_, url) = try await fetch(transport, "https://idp.example.com/a", policy: policy)
+        #expect(url.host == "cdn.example.com")
+        await #expect(throws: FetchFailure.self) {
+            _ = try await fetch(transport, "https://idp.example.com/b", policy: policy)
+        }
+        #expect(!transport.requests.contains { $0.url.host == "evil.example.net" })
+    }
+
+    @Test("a redirect without Location, or with an unusable one, is a failure")
+    func badLocations() async {
+        let transport = ScriptedTransport([
+            "https://idp.example.com/none": HTTPGetResponse(status: 307, headers: [:], body: [], receivedAt: wallNow),
+            "https://idp.example.com/ftp": ScriptedTransport.redirect("ftp://idp.example.com/x"),
+        ])
+        for path in ["none", "ftp"] {
+            await #expect {
+                _ = try await fetch(transport, "https://idp.example.com/\(path)")
+            } throws: { error in
+                (error as? FetchFailure)?.code == .redirect
+            }
+        }
+    }
+
+    @Test("Retry-After is read as seconds or as a date")
+    func retryAfter() {
+        let seconds = HTTPGetResponse(status: 429, headers: ["retry-after": "120"], body: [], receivedAt: wallNow)
+        #expect(seconds.retryAfter == .seconds(120))
+        let date = HTTPGetResponse(
+            status: 503, headers: ["retry-after": HTTPDate.format(wallNow + 90)], body: [], receivedAt: wallNow)
+        #expect(date.retryAfter == .seconds(90))
+        let junk = HTTPGetResponse(status: 503, headers: ["retry-after": "soon"], body: [], receivedAt: wallNow)
+        #expect(junk.retryAfter == nil)
+    }
+
+    @Test("the JWKS source maps statuses: 200 document, 304 not modified, others failures with Retry-After")
+    func statusMapping() async throws {
+        let transport = ScriptedTransport([
+            "https://a.example.com/jwks": ScriptedTransport.ok(
+                "{\"keys\":[]}", headers: ["etag": "\"1\"", "cache-control": "max-age=60"]),
+            "https://b.example.com/jwks": HTTPGetResponse(
+                status: 304, headers: ["etag": "\"1\""], body: [], receivedAt: wallNow),
+            "https://c.example.com/jwks": HTTPGetResponse(
+                status: 503, headers: ["retry-after": "7"], body: [], receivedAt: wallNow),
+        ])
+        let fetcher = HTTPFetcher(transport: transport, userAgent: "jwksd/test")
+        func source(_ host: String) -> JWKSURISource {
+            JWKSURISource(url: try! HTTPURL("https://\(host)/jwks"), policy: policy, fetcher: fetcher)
+        }
+        #expect(
+            await source("a.example.com").fetch(validators: Validators())
+                == .document(
+                    Array("{\"keys\":[]}".utf8), headers: CacheHeaders(cacheControl: "max-age=60", etag: "\"1\""),
+                    responseTime: wallNow))
+        #expect(
+            await source("b.example.com").fetch(validators: Validators())
+                == .notModified(headers: CacheHeaders(etag: "\"1\""), responseTime: wallNow))
+        #expect(
+            await source("c.example.com").fetch(validators: Validators())
+                == .failed(
+                    FetchFailure(
+                        code: .httpStatus, message: "GET https://c.example.com/jwks: HTTP 503", httpStatus: 503,
+                        retryAfter: .seconds(7))))
+    }
+}
