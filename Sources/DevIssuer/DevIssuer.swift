@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A small OpenID Connect issuer on the loopback for tests, benchmarks and `jwksd demo`: discovery documents
@@ -25,13 +26,28 @@ public final class DevIssuer: Sendable {
     /// - Parameters:
     ///   - host: the address to bind; the loopback by default.
     ///   - port: the port; 0 picks a free one.
+    ///   - tls: serve HTTPS with these certificates instead of HTTP.
     /// - Returns: the running issuer.
-    public static func start(host: String = "127.0.0.1", port: Int = 0) async throws -> DevIssuer {
+    public static func start(host: String = "127.0.0.1", port: Int = 0, tls: DevCertificates? = nil) async throws
+        -> DevIssuer
+    {
         let box = IssuerBox()
+        let sslContext = try tls.map { certificates in
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: [
+                        .certificate(try NIOSSLCertificate(bytes: Array(certificates.serverPEM.utf8), format: .pem))
+                    ],
+                    privateKey: .privateKey(
+                        try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem))))
+        }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(DevIssuerHandler(issuer: box.issuer!))
                 }
@@ -39,7 +55,7 @@ public final class DevIssuer: Sendable {
             .bind(host: host, port: port).get()
         let boundPort = channel.localAddress?.port ?? port
         var state = DevIssuerState()
-        state.baseURL = "http://\(host):\(boundPort)"
+        state.baseURL = "\(tls == nil ? "http" : "https")://\(host):\(boundPort)"
         let issuer = DevIssuer(port: boundPort, channel: channel, state: state)
         box.issuer = issuer
         return issuer
@@ -53,7 +69,7 @@ public final class DevIssuer: Sendable {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS).
     public var baseURL: String { state.withLock { $0.baseURL } }
 
     /// The issuer URL of `name` (`http://127.0.0.1:PORT/name`).

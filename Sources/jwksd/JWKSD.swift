@@ -1,4 +1,5 @@
 import ArgumentParser
+import JWKSCache
 
 /// The `jwksd` command line.
 @main

@@ -39,7 +39,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - userAgent: sent with every request.
     ///   - makeGenerator: randomness per provider (seeded in tests).
     public init(
-        config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String,
+        config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String = JWKSDVersion.userAgent,
         makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
             SystemRandomNumberGenerator()
         }

@@ -14,15 +14,15 @@ final class EngineHarness: Sendable {
     private let loop: Task<Void, Never>
 
     /// Starts everything. `{{BASE}}` in the YAML becomes the issuer's base URL.
-    init(yaml: String, seed: UInt64 = 7, prepare: (DevIssuer) -> Void) async throws {
-        issuer = try await DevIssuer.start()
+    init(yaml: String, seed: UInt64 = 7, tls: DevCertificates? = nil, prepare: (DevIssuer) -> Void) async throws {
+        issuer = try await DevIssuer.start(tls: tls)
         prepare(issuer)
         let text = yaml.replacingOccurrences(of: "{{BASE}}", with: issuer.baseURL)
         let config = try ConfigLoader.load(text: text, baseDirectory: NSTemporaryDirectory())
         transport = AsyncHTTPClientTransport(connectTimeout: config.defaults.retry.connectTimeout)
         let counter = SeedCounter(seed: seed)
         engine = JWKSEngine(
-            config: config, clock: clock, transport: transport, userAgent: "jwksd-tests/1",
+            config: config, clock: clock, transport: transport,
             makeGenerator: { SeededGenerator(seed: counter.next()) })
         recorder = EventRecorder(engine.events())
         let engine = self.engine

@@ -48,7 +48,7 @@ struct RefreshIntegrationTests {
         #expect(conditional.allSatisfy { $0.ifNoneMatch != nil && $0.ifModifiedSince != nil })
         let first = try #require(harness.issuer.requests(to: "/acme/jwks").first)
         #expect(first.accept == "application/jwk-set+json, application/json")
-        #expect(first.userAgent == "jwksd-tests/1")
+        #expect(first.userAgent == "jwksd/\(JWKSDVersion.current)")
         #expect(harness.issuer.requests(to: "/acme/.well-known/openid-configuration").count == 1)
     }
 
