@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "JWKSConfig", targets: ["JWKSConfig"]),
         .library(name: "JWKSCache", targets: ["JWKSCache"]),
         .library(name: "DevIssuer", targets: ["DevIssuer"]),
+        .library(name: "JWKSWire", targets: ["JWKSWire"]),
+        .library(name: "JWKSServer", targets: ["JWKSServer"]),
+        .library(name: "JWKSClient", targets: ["JWKSClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -29,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -57,6 +62,37 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JWKSWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JWKSServer",
+            dependencies: [
+                "JWKSWire", "JWKSCache", "JWKSConfig", "JWKS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JWKSClient",
+            dependencies: [
+                "JWKSWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSettings
         ),
@@ -97,6 +133,28 @@ let package = Package(
         .testTarget(
             name: "JWKSCacheTests",
             dependencies: ["JWKSCache", "JWKS", "JWKSConfig", "DevIssuer"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JWKSWireTests",
+            dependencies: [
+                "JWKSWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JWKSServerTests",
+            dependencies: [
+                "JWKSServer", "JWKSClient", "JWKSWire", "JWKSCache", "JWKSConfig", "JWKS", "DevIssuer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

@@ -38,11 +38,13 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - transport: performs HTTP GETs (shared by every provider).
     ///   - userAgent: sent with every request.
     ///   - makeGenerator: randomness per provider (seeded in tests).
+    ///   - prepare: builds each published snapshot's attachment (the server's encoded replies).
     public init(
         config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String = JWKSDVersion.userAgent,
         makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
             SystemRandomNumberGenerator()
-        }
+        },
+        prepare: SnapshotPreparer<C.Instant>? = nil
     ) {
         self.clock = clock
         self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
@@ -61,7 +63,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
                 let entry = ProviderEntry(
                     key: ProviderKey(tenant: tenant.id, provider: provider.id), config: provider,
                     source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
-                    generator: makeGenerator(), emit: emit)
+                    generator: makeGenerator(), prepare: prepare, emit: emit)
                 entries.providers.append(entry)
                 entries.byID[provider.id] = entry
             }

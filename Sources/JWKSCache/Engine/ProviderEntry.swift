@@ -36,6 +36,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     private let limiter: FetchLimiter
     private let scheduler: RefreshScheduler<C>
     private let emit: @Sendable (EngineEvent) -> Void
+    private let prepare: SnapshotPreparer<Instant>?
     private let state: Mutex<DriverState>
     private let current: ManagedAtomic<ProviderSnapshot<Instant>>
 
@@ -48,11 +49,12 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - limiter: the global cap on fetches in flight.
     ///   - scheduler: the shared timer loop.
     ///   - generator: randomness for jitter and backoff.
+    ///   - prepare: builds the snapshot's attachment (encoded replies) at publication time.
     ///   - emit: receives every event.
     public init(
         key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
         scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
-        emit: @escaping @Sendable (EngineEvent) -> Void
+        prepare: SnapshotPreparer<Instant>? = nil, emit: @escaping @Sendable (EngineEvent) -> Void
     ) {
         self.key = key
         self.config = config
@@ -61,6 +63,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         self.limiter = limiter
         self.scheduler = scheduler
         self.emit = emit
+        self.prepare = prepare
         self.state = Mutex(DriverState(machine: ProviderStateMachine(policy: config.policy), generator: generator))
         self.current = ManagedAtomic(
             ProviderSnapshot(key: key, record: nil, lastError: nil, consecutiveFailures: 0, generation: 0))
@@ -255,10 +258,20 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     private func publishLocked(_ state: inout DriverState) {
         state.published += 1
         let machine = state.machine
+        let record = machine.record
+        let previous = current.load(ordering: .relaxed)
+        let attachment: (any Sendable)?
+        if let prepare {
+            // Re-encode only when the keys or their instants changed; an error-only update keeps the replies.
+            attachment =
+                previous.record == record && previous.attachment != nil ? previous.attachment : prepare(key, record)
+        } else {
+            attachment = nil
+        }
         current.store(
             ProviderSnapshot(
-                key: key, record: machine.record, lastError: machine.lastError,
-                consecutiveFailures: machine.failures, generation: state.published),
+                key: key, record: record, lastError: machine.lastError,
+                consecutiveFailures: machine.failures, generation: state.published, attachment: attachment),
             ordering: .releasing)
     }
 

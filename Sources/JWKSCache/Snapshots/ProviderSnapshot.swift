@@ -15,17 +15,21 @@ where Instant.Duration == Duration {
     public let consecutiveFailures: Int
     /// Increases with every publication of this provider.
     public let generation: UInt64
+    /// What the engine's owner prepared from this snapshot when it was published (for the socket server:
+    /// the encoded reply payloads), so readers do no encoding.
+    public let attachment: (any Sendable)?
 
     /// Creates a snapshot.
     public init(
         key: ProviderKey, record: KeySetRecord<Instant>?, lastError: FetchFailure?, consecutiveFailures: Int,
-        generation: UInt64
+        generation: UInt64, attachment: (any Sendable)? = nil
     ) {
         self.key = key
         self.record = record
         self.lastError = lastError
         self.consecutiveFailures = consecutiveFailures
         self.generation = generation
+        self.attachment = attachment
     }
 
     /// The keys with `kid` (narrowed by `alg`) if the set may be served at `now`.
