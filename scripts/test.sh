@@ -11,4 +11,5 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" .build-warnings.log; then
     exit 1
 fi
 rm -f .build-warnings.log
-swift test --skip-build "$@"
+# --no-parallel: the heavy socket tests must not starve the loopback fetches of others (attempt timeouts).
+swift test --skip-build --no-parallel "$@"

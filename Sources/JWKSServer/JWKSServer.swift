@@ -1,1 +1,112 @@
-// JWKSServer
+import Atomics
+import JWKSCache
+import JWKSWire
+public import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The Unix-socket server: frames in, the dispatcher's replies out, one ``ConnectionHandler`` per
+/// connection, `max_connections` enforced with a GOAWAY, and the socket file managed.
+public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
+    /// The request router.
+    public let dispatcher: RequestDispatcher<C>
+    /// The settings in force.
+    public let settings: ServerSettings
+    private let group: any EventLoopGroup
+    private let listener = Mutex<(any Channel)?>(nil)
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connectionCount = ManagedAtomic<Int>(0)
+
+    /// Creates a server on NIO's shared event loops; call ``start()`` to listen.
+    /// - Parameter dispatcher: the request router.
+    public convenience init(dispatcher: RequestDispatcher<C>) {
+        self.init(dispatcher: dispatcher, group: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    /// Creates a server; call ``start()`` to listen.
+    /// - Parameters:
+    ///   - dispatcher: the request router.
+    ///   - group: the event loops.
+    public init(dispatcher: RequestDispatcher<C>, group: any EventLoopGroup) {
+        self.dispatcher = dispatcher
+        self.settings = dispatcher.settings
+        self.group = group
+    }
+
+    /// Binds the socket (replacing a stale file, refusing a live one) and starts accepting.
+    /// - Throws: when the socket path is in use or cannot be bound.
+    public func start() async throws {
+        try SocketFile.prepare(settings.socketPath)
+        let settings = self.settings
+        let dispatcher = self.dispatcher
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let admitted = self.admit(channel)
+                    let handlers = channel.pipeline.syncOperations
+                    if !admitted {
+                        try handlers.addHandler(RejectingHandler(maxConnections: settings.maxConnections))
+                        return
+                    }
+                    try handlers.addHandler(
+                        ByteToMessageHandler(FrameDecoder(maximumPayloadBytes: settings.maxFrameBytes)))
+                    try handlers.addHandler(ConnectionHandler(dispatcher: dispatcher, settings: settings))
+                }
+            }
+            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            .bind(unixDomainSocketPath: settings.socketPath)
+            .get()
+        try SocketFile.setMode(settings.socketPath, settings.socketMode)
+        listener.withLock { $0 = channel }
+    }
+
+    /// Stops accepting, closes every connection and removes the socket file.
+    public func shutdown() async {
+        let channel = listener.withLock { listener in
+            defer { listener = nil }
+            return listener
+        }
+        try? await channel?.close()
+        for connection in connections.withLock({ Array($0.values) }) {
+            try? await connection.close()
+        }
+        SocketFile.remove(settings.socketPath)
+    }
+
+    /// Open connections.
+    public var openConnections: Int { connectionCount.load(ordering: .relaxed) }
+
+    private func admit(_ channel: any Channel) -> Bool {
+        let count = connectionCount.wrappingIncrementThenLoad(ordering: .relaxed)
+        let id = ObjectIdentifier(channel)
+        connections.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            connectionCount.wrappingDecrement(ordering: .relaxed)
+            _ = connections.withLock { $0.removeValue(forKey: id) }
+        }
+        return count <= settings.maxConnections
+    }
+}
+
+/// Answers a connection over `max_connections` with GOAWAY RESOURCE_EXHAUSTED and closes it.
+final class RejectingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let maxConnections: Int
+
+    init(maxConnections: Int) {
+        self.maxConnections = maxConnections
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        buffer.writeFrame(
+            .goaway(.resourceExhausted, reason: "more than \(maxConnections) connections (max_connections)"))
+        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}

@@ -1,0 +1,112 @@
+import JWKSWire
+import NIOCore
+import Synchronization
+
+/// The calls in flight on one connection, by call id. Shared by callers (any thread) and the channel
+/// handler (event loop).
+final class CallRegistry: Sendable {
+    enum Pending {
+        case unary(CheckedContinuation<Frame, any Error>, deadline: NIODeadline, method: Method?)
+        case stream(AsyncThrowingStream<Frame, any Error>.Continuation)
+    }
+
+    private struct State {
+        var pending: [UInt32: Pending] = [:]
+        var closedWith: JWKSClientError?
+    }
+
+    private let state = Mutex(State())
+
+    /// Registers a unary call; fails at once if the connection is already closed.
+    func register(
+        _ callID: UInt32, _ continuation: CheckedContinuation<Frame, any Error>, deadline: NIODeadline, method: Method?
+    ) {
+        let closed = state.withLock { state -> JWKSClientError? in
+            if let error = state.closedWith { return error }
+            state.pending[callID] = .unary(continuation, deadline: deadline, method: method)
+            return nil
+        }
+        if let closed { continuation.resume(throwing: closed) }
+    }
+
+    /// Registers a stream call.
+    func register(_ callID: UInt32, stream: AsyncThrowingStream<Frame, any Error>.Continuation) {
+        let closed = state.withLock { state -> JWKSClientError? in
+            if let error = state.closedWith { return error }
+            state.pending[callID] = .stream(stream)
+            return nil
+        }
+        if let closed { stream.finish(throwing: closed) }
+    }
+
+    /// Delivers a frame to its call: RESPONSE ends it, MESSAGE feeds a stream.
+    func deliver(_ frame: Frame) {
+        let pending = state.withLock { state -> Pending? in
+            frame.kind == .message ? state.pending[frame.callID] : state.pending.removeValue(forKey: frame.callID)
+        }
+        switch pending {
+        case .unary(let continuation, _, _):
+            continuation.resume(returning: frame)
+        case .stream(let continuation):
+            if frame.kind == .message {
+                continuation.yield(frame)
+            } else if frame.status == .ok || frame.status == .cancelled {
+                continuation.finish()
+            } else {
+                continuation.finish(throwing: JWKSClientError(frame.status, frame.text))
+            }
+        case nil:
+            break
+        }
+    }
+
+    /// Ends one call with an error (deadline, cancellation); `false` when it had already ended.
+    @discardableResult
+    func fail(_ callID: UInt32, _ error: JWKSClientError) -> Bool {
+        let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
+        switch pending {
+        case .unary(let continuation, _, _): continuation.resume(throwing: error)
+        case .stream(let continuation): continuation.finish(throwing: error)
+        case nil: return false
+        }
+        return true
+    }
+
+    /// Fails every unary call whose deadline has passed, returning their ids and methods (to send CANCEL).
+    /// One sweep per connection replaces a timer per call: NIO removes cancelled timers in linear time,
+    /// which made thousands of pipelined calls quadratic.
+    func expire(now: NIODeadline) -> [(UInt32, Method?)] {
+        let expired = state.withLock { state -> [(UInt32, CheckedContinuation<Frame, any Error>, Method?)] in
+            var expired: [(UInt32, CheckedContinuation<Frame, any Error>, Method?)] = []
+            for (id, call) in state.pending {
+                if case .unary(let continuation, let deadline, let method) = call, deadline <= now {
+                    expired.append((id, continuation, method))
+                }
+            }
+            for (id, _, _) in expired { state.pending[id] = nil }
+            return expired
+        }
+        for (_, continuation, _) in expired {
+            continuation.resume(throwing: JWKSClientError(.deadlineExceeded, "no reply before the call's deadline"))
+        }
+        return expired.map { ($0.0, $0.2) }
+    }
+
+    /// Whether any call is waiting.
+    var isEmpty: Bool { state.withLock { $0.pending.isEmpty } }
+
+    /// Ends every call: the connection is gone.
+    func closeAll(_ error: JWKSClientError) {
+        let pending = state.withLock { state -> [Pending] in
+            if state.closedWith == nil { state.closedWith = error }
+            defer { state.pending.removeAll() }
+            return Array(state.pending.values)
+        }
+        for call in pending {
+            switch call {
+            case .unary(let continuation, _, _): continuation.resume(throwing: error)
+            case .stream(let continuation): continuation.finish(throwing: error)
+            }
+        }
+    }
+}

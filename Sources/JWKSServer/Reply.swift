@@ -1,0 +1,38 @@
+public import JWKSWire
+public import NIOCore
+
+/// What the server sends to end a unary call.
+public struct Reply: Sendable {
+    /// The status.
+    public var status: StatusCode
+    /// The payload: the method's response message, or UTF-8 error text.
+    public var payload: ByteBuffer
+    /// A prebuilt compressed form of `payload`, when there is one.
+    public var compressed: ByteBuffer?
+
+    /// A successful reply.
+    public static func ok(_ payload: ByteBuffer, compressed: ByteBuffer? = nil) -> Reply {
+        Reply(status: .ok, payload: payload, compressed: compressed)
+    }
+
+    /// An error reply.
+    public static func error(_ error: ServerError) -> Reply {
+        Reply(status: error.status, payload: ByteBuffer(string: error.message), compressed: nil)
+    }
+}
+
+/// A failed call: one status and a message that says what, where and why.
+public struct ServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The status sent.
+    public var status: StatusCode
+    /// The message sent.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ status: StatusCode, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { "\(status.name): \(message)" }
+}

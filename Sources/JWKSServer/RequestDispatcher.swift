@@ -1,0 +1,260 @@
+import Foundation
+public import JWKSCache
+import JWKSConfig
+public import JWKSWire
+public import NIOCore
+import SwiftProtobuf
+
+/// Routes one request to its method and produces the reply. Hits are answered synchronously from the
+/// published snapshots' prepared replies; anything that must wait (a kid miss, Refresh, Reload) is deferred.
+public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Duration {
+    /// How a request is answered.
+    public enum Dispatch: Sendable {
+        /// Answer now.
+        case reply(Reply)
+        /// Answer when this finishes (off the event loop).
+        case deferred(@Sendable () async -> Reply)
+        /// Start a Watch stream.
+        case watch(Jwksd_V1_WatchRequest)
+    }
+
+    /// The engine answering lookups.
+    public let engine: JWKSEngine<C>
+    /// The server's settings.
+    public let settings: ServerSettings
+    let hooks: any AdminHooks
+
+    /// Creates a dispatcher.
+    public init(engine: JWKSEngine<C>, settings: ServerSettings, hooks: any AdminHooks = NoAdminHooks()) {
+        self.engine = engine
+        self.settings = settings
+        self.hooks = hooks
+    }
+
+    /// Dispatches one decoded request.
+    /// - Parameters:
+    ///   - method: the method.
+    ///   - payload: the request message bytes (already inflated).
+    ///   - peer: the caller's credentials, when known.
+    /// - Returns: the reply, deferred work, or a Watch to start.
+    public func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Dispatch {
+        do throws(ServerError) {
+            switch method {
+            case .getKey: return try getKey(try decode(payload), peer: peer)
+            case .getKeySet: return .reply(try getKeySet(try decode(payload), peer: peer))
+            case .listTenants:
+                let _: Jwksd_V1_ListTenantsRequest = try decode(payload)
+                return .reply(listTenants(peer: peer))
+            case .status: return .reply(status(try decode(payload), peer: peer))
+            case .refresh: return try refresh(try decode(payload), peer: peer)
+            case .reload:
+                let _: Jwksd_V1_ReloadRequest = try decode(payload)
+                try requireAdmin(peer, method: .reload)
+                let hooks = self.hooks
+                return .deferred {
+                    var response = Jwksd_V1_ReloadResponse()
+                    response.result = await hooks.reload()
+                    return .ok(Self.encode(response))
+                }
+            case .watch: return .watch(try decode(payload))
+            case .health:
+                let _: Jwksd_V1_HealthRequest = try decode(payload)
+                return .reply(health())
+            }
+        } catch {
+            return .reply(.error(error))
+        }
+    }
+
+    // MARK: - Methods
+
+    private func getKey(_ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?) throws(ServerError) -> Dispatch {
+        guard !request.kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
+        let tenant = try readableTenant(request.tenant, peer: peer)
+        let alg = request.alg.isEmpty ? nil : request.alg
+        let now = engine.clock.now
+        let entries: [ProviderEntry<C>]
+        if request.provider.isEmpty {
+            entries = tenant.providers
+        } else {
+            guard let entry = tenant.providers.first(where: { $0.key.provider == request.provider }) else {
+                throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
+            }
+            entries = [entry]
+        }
+        for entry in entries {
+            let snapshot = entry.snapshot
+            guard let standing = snapshot.standing(at: now), standing != .expired,
+                let prepared = snapshot.attachment as? PreparedReplies,
+                let reply = prepared.key(kid: request.kid, alg: alg, stale: standing == .stale)
+            else { continue }
+            return .reply(.ok(reply))
+        }
+        let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
+        let deadline = now.advanced(by: timeout)
+        let engine = self.engine
+        let provider = request.provider.isEmpty ? nil : request.provider
+        let tenantID = request.tenant
+        let kid = request.kid
+        return .deferred {
+            let outcome = await engine.lookup(
+                tenant: tenantID, provider: provider, kid: kid, alg: alg, deadline: deadline)
+            guard case .found(_, let snapshot) = outcome else {
+                return .error(StatusMapping.error(for: outcome, tenant: tenantID, provider: provider))
+            }
+            let standing = snapshot.standing(at: engine.clock.now)
+            guard let prepared = snapshot.attachment as? PreparedReplies,
+                let reply = prepared.key(kid: kid, alg: alg, stale: standing == .stale)
+            else { return .error(ServerError(.internal, "\(snapshot.key) has keys but no prepared replies")) }
+            return .ok(reply)
+        }
+    }
+
+    private func getKeySet(_ request: Jwksd_V1_GetKeySetRequest, peer: PeerCredentials?) throws(ServerError) -> Reply {
+        let tenant = try readableTenant(request.tenant, peer: peer)
+        guard !request.provider.isEmpty else { throw ServerError(.invalidArgument, "GetKeySet needs a provider") }
+        guard let entry = tenant.providers.first(where: { $0.key.provider == request.provider }) else {
+            throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
+        }
+        let snapshot = entry.snapshot
+        guard let standing = snapshot.standing(at: engine.clock.now), standing != .expired,
+            let prepared = snapshot.attachment as? PreparedReplies
+        else {
+            throw StatusMapping.error(
+                for: LookupOutcome<C.Instant>.unavailable(entry.key, snapshot.lastError), tenant: request.tenant,
+                provider: request.provider)
+        }
+        let stale = standing == .stale
+        return .ok(
+            stale ? prepared.keySetStale : prepared.keySetFresh,
+            compressed: stale ? prepared.keySetStaleCompressed : prepared.keySetFreshCompressed)
+    }
+
+    private func listTenants(peer: PeerCredentials?) -> Reply {
+        var response = Jwksd_V1_ListTenantsResponse()
+        for tenant in engine.config.tenants where Self.mayRead(tenant, peer: peer) {
+            var item = Jwksd_V1_ListTenantsResponse.Tenant()
+            item.id = tenant.id
+            item.providers = tenant.providers.map(\.id)
+            response.tenants.append(item)
+        }
+        return .ok(Self.encode(response))
+    }
+
+    private func status(_ request: Jwksd_V1_StatusRequest, peer: PeerCredentials?) -> Reply {
+        var response = Jwksd_V1_StatusResponse()
+        let wallNow = Int64(Date().timeIntervalSince1970)
+        for tenant in engine.config.tenants where Self.mayRead(tenant, peer: peer) {
+            guard request.tenant.isEmpty || request.tenant == tenant.id else { continue }
+            for entry in engine.tenant(tenant.id)?.providers ?? [] {
+                response.providers.append(Self.message(entry.status(wallNow: wallNow)))
+            }
+        }
+        response.configGeneration = hooks.configGeneration
+        if let last = hooks.lastReload { response.lastReload = last }
+        return .ok(Self.encode(response))
+    }
+
+    private func refresh(_ request: Jwksd_V1_RefreshRequest, peer: PeerCredentials?) throws(ServerError) -> Dispatch {
+        try requireAdmin(peer, method: .refresh)
+        let tenant = try readableTenant(request.tenant, peer: nil, checkPermission: false)
+        if !request.provider.isEmpty, !tenant.providers.contains(where: { $0.key.provider == request.provider }) {
+            throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
+        }
+        let timeout = request.timeoutMs == 0 ? settings.defaultRefreshTimeout : .milliseconds(Int64(request.timeoutMs))
+        let deadline = engine.clock.now.advanced(by: timeout)
+        let engine = self.engine
+        return .deferred {
+            let completed = await engine.refresh(
+                tenant: request.tenant, provider: request.provider.isEmpty ? nil : request.provider, deadline: deadline)
+            guard completed == true else {
+                return .error(
+                    ServerError(.deadlineExceeded, "refresh of \(request.tenant) did not finish within \(timeout)"))
+            }
+            var response = Jwksd_V1_RefreshResponse()
+            let wallNow = Int64(Date().timeIntervalSince1970)
+            for entry in engine.tenant(request.tenant)?.providers ?? []
+            where request.provider.isEmpty || entry.key.provider == request.provider {
+                response.providers.append(Self.message(entry.status(wallNow: wallNow)))
+            }
+            return .ok(Self.encode(response))
+        }
+    }
+
+    private func health() -> Reply {
+        var response = Jwksd_V1_HealthResponse()
+        let now = engine.clock.now
+        for entry in engine.allEntries {
+            let snapshot = entry.snapshot
+            response.providers += 1
+            if let standing = snapshot.standing(at: now), standing != .expired { response.ready += 1 }
+            if snapshot.record == nil, snapshot.lastError == nil { response.loading.append(entry.key.description) }
+        }
+        response.serving = response.loading.isEmpty
+        return .ok(Self.encode(response))
+    }
+
+    // MARK: - Access
+
+    /// Whether a peer may read a tenant's keys: allowed when the tenant sets no lists, else when its uid is
+    /// in `allowed_uids` or its gid in `allowed_gids`.
+    static func mayRead(_ tenant: TenantConfig, peer: PeerCredentials?) -> Bool {
+        if tenant.allowedUIDs == nil, tenant.allowedGIDs == nil { return true }
+        guard let peer else { return false }
+        return tenant.allowedUIDs?.contains(peer.uid) == true || tenant.allowedGIDs?.contains(peer.gid) == true
+    }
+
+    private func readableTenant(_ id: String, peer: PeerCredentials?, checkPermission: Bool = true) throws(ServerError)
+        -> (config: TenantConfig, providers: [ProviderEntry<C>])
+    {
+        guard !id.isEmpty else { throw ServerError(.invalidArgument, "the request needs a tenant") }
+        guard let tenant = engine.tenant(id) else { throw ServerError(.notFound, "unknown tenant \"\(id)\"") }
+        if checkPermission, !Self.mayRead(tenant.config, peer: peer) {
+            let who = peer.map { "uid \($0.uid) gid \($0.gid)" } ?? "an unidentified peer"
+            throw ServerError(.permissionDenied, "\(who) may not read tenant \"\(id)\"")
+        }
+        return tenant
+    }
+
+    private func requireAdmin(_ peer: PeerCredentials?, method: Method) throws(ServerError) {
+        guard let peer, settings.adminUIDs.contains(peer.uid) else {
+            let who = peer.map { "uid \($0.uid)" } ?? "an unidentified peer"
+            throw ServerError(.permissionDenied, "\(method) is an admin method; \(who) is not in admin_uids")
+        }
+    }
+
+    // MARK: - Encoding
+
+    private func decode<M: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws(ServerError) -> M {
+        do {
+            return try M(serializedBytes: Array(buffer: payload))
+        } catch {
+            throw ServerError(.invalidArgument, "the payload is not a valid \(M.protoMessageName): \(error)")
+        }
+    }
+
+    static func encode(_ message: some SwiftProtobuf.Message) -> ByteBuffer {
+        PreparedReplies.encode(message)
+    }
+
+    static func message(_ status: ProviderStatus) -> Jwksd_V1_ProviderStatus {
+        var message = Jwksd_V1_ProviderStatus()
+        message.tenant = status.key.tenant
+        message.provider = status.key.provider
+        message.source = status.source
+        message.state = status.state
+        message.standing = status.standing
+        message.keyCount = UInt32(status.keyCount)
+        message.droppedCount = UInt32(status.droppedCount)
+        message.etag = status.etag ?? ""
+        message.lastRefresh = status.validatedAt ?? 0
+        message.fetchedAt = status.fetchedAt ?? 0
+        message.nextRefresh = status.nextAttempt ?? 0
+        message.expiresAt = status.expiresAt ?? 0
+        message.staleUntil = status.staleUntil ?? 0
+        message.consecutiveErrors = UInt32(status.consecutiveFailures)
+        message.lastError = status.lastError?.message ?? ""
+        message.lastErrorCode = status.lastError?.code.rawValue ?? ""
+        return message
+    }
+}

@@ -1,0 +1,42 @@
+public import JWKSConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The socket server's settings, taken from the `server:` section.
+public struct ServerSettings: Sendable, Equatable {
+    /// The socket path (already resolved).
+    public var socketPath: String
+    /// Permission bits of the socket file.
+    public var socketMode: UInt16
+    /// The largest frame payload accepted.
+    public var maxFrameBytes: Int
+    /// Replies at least this large are compressed for clients that accept it.
+    public var compressMinBytes: Int
+    /// Connections beyond this get GOAWAY RESOURCE_EXHAUSTED.
+    public var maxConnections: Int
+    /// Calls in flight per connection beyond this get RESOURCE_EXHAUSTED.
+    public var maxCallsPerConnection: Int
+    /// Connections without calls for this long are closed; zero disables.
+    public var idleTimeout: Duration
+    /// Peers allowed to call Refresh and Reload.
+    public var adminUIDs: Set<UInt32>
+    /// The wait for a refetch when a GetKey request gives no timeout.
+    public var defaultLookupTimeout: Duration = .seconds(5)
+    /// The wait for a Refresh when the request gives no timeout.
+    public var defaultRefreshTimeout: Duration = .seconds(10)
+
+    /// Settings from a configuration.
+    /// - Parameter config: the validated configuration; `admin_uids` defaults to the daemon's uid and root.
+    public init(config: JWKSDConfig) {
+        socketPath = config.resolve(config.server.socket)
+        socketMode = config.server.socketMode
+        maxFrameBytes = config.server.maxFrameBytes
+        compressMinBytes = config.server.compressMinBytes
+        maxConnections = config.server.maxConnections
+        maxCallsPerConnection = config.server.maxCallsPerConnection
+        idleTimeout = config.server.idleTimeout
+        adminUIDs = Set(config.server.adminUIDs ?? [UInt32(getuid()), 0])
+    }
+}

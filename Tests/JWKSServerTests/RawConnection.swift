@@ -1,0 +1,87 @@
+import Foundation
+import JWKSWire
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A plain blocking Unix-socket connection for sending arbitrary bytes and reading frames, with a receive
+/// timeout so a test never hangs.
+final class RawConnection: @unchecked Sendable {
+    // Used by one test task at a time; the descriptor is closed once.
+    private let descriptor: Int32
+    private var pending = ByteBuffer()
+
+    private init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    static func connect(_ path: String, timeout: Duration = .seconds(3)) async throws -> RawConnection {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure("socket() failed") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            Glibc.close(descriptor)
+            throw Failure("connect(\(path)) failed: \(String(cString: strerror(errno)))")
+        }
+        var time = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        return RawConnection(descriptor: descriptor)
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            guard written > 0 else { throw Failure("send failed: \(String(cString: strerror(errno)))") }
+            offset += written
+        }
+    }
+
+    func send(_ frame: Frame) throws {
+        var buffer = ByteBuffer()
+        buffer.writeFrame(frame)
+        try send(Array(buffer: buffer))
+    }
+
+    /// The next frame, or `nil` when the server closed the connection.
+    func readFrame() throws -> Frame? {
+        var decoder = FrameDecoder(maximumPayloadBytes: 64 * 1_048_576)
+        while true {
+            if let frame = try decoder.decode(buffer: &pending) { return frame }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return nil }
+            guard count > 0 else { throw Failure("recv failed or timed out: \(String(cString: strerror(errno)))") }
+            pending.writeBytes(chunk[0..<count])
+        }
+    }
+
+    /// Reads frames until the server closes, returning them.
+    func readUntilClosed() throws -> [Frame] {
+        var frames: [Frame] = []
+        while let frame = try readFrame() { frames.append(frame) }
+        return frames
+    }
+
+    func close() { Glibc.close(descriptor) }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}

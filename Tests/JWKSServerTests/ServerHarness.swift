@@ -1,0 +1,83 @@
+import DevIssuer
+import Foundation
+import JWKSCache
+import JWKSClient
+import JWKSConfig
+import JWKSServer
+
+/// A DevIssuer, an engine on a manual clock, the socket server on a temporary socket, and a client.
+final class ServerHarness: Sendable {
+    let issuer: DevIssuer
+    let clock = ManualClock()
+    let engine: JWKSEngine<ManualClock>
+    let transport: AsyncHTTPClientTransport
+    let server: JWKSServer<ManualClock>
+    let client: JWKSClient
+    let directory: URL
+    let socketPath: String
+    private let loop: Task<Void, Never>
+
+    /// `{{BASE}}` in the YAML becomes the issuer's URL; `{{SOCKET}}` the socket path.
+    init(yaml: String, hooks: any AdminHooks = NoAdminHooks(), prepare: (DevIssuer) -> Void) async throws {
+        directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-srv-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        socketPath = directory.appendingPathComponent("jwksd.sock").path
+        issuer = try await DevIssuer.start()
+        prepare(issuer)
+        let text = yaml.replacingOccurrences(of: "{{BASE}}", with: issuer.baseURL)
+            .replacingOccurrences(of: "{{SOCKET}}", with: socketPath)
+        let config = try ConfigLoader.load(text: text, baseDirectory: directory.path)
+        transport = AsyncHTTPClientTransport(connectTimeout: .seconds(2))
+        engine = JWKSEngine(
+            config: config, clock: clock, transport: transport,
+            prepare: PreparedReplies.preparer(compressMinBytes: config.server.compressMinBytes))
+        let settings = ServerSettings(config: config)
+        server = JWKSServer(dispatcher: RequestDispatcher(engine: engine, settings: settings, hooks: hooks))
+        try await server.start()
+        client = JWKSClient(socketPath: socketPath)
+        let engine = self.engine
+        loop = Task { await engine.run() }
+        let events = engine.events()
+        engine.start()
+        var loaded = Set<ProviderKey>()
+        let total = config.providerCount
+        for await event in events {
+            switch event.kind {
+            case .published, .failed: loaded.insert(event.key)
+            default: break
+            }
+            if loaded.count == total { break }
+        }
+    }
+
+    func shutdown() async {
+        loop.cancel()
+        await client.close()
+        await server.shutdown()
+        try? await transport.shutdown()
+        try? await issuer.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static func yaml(_ tenants: String, server: String = "") -> String {
+        """
+        version: 1
+        server:
+          socket: "{{SOCKET}}"
+        \(server.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        defaults:
+          require_https: false
+          prefetch_jitter: 0s
+        tenants:
+        \(tenants.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        """
+    }
+}
+
+/// Corpus files copied into this test target.
+enum Fixture {
+    static func bytes(_ name: String) throws -> [UInt8] {
+        let url = Bundle.module.resourceURL!.appendingPathComponent("Fixtures").appendingPathComponent(name)
+        return Array(try Data(contentsOf: url))
+    }
+}
