@@ -1,0 +1,139 @@
+import DevIssuer
+import Foundation
+import JWKS
+import JWKSCache
+import JWKSConfig
+import JWKSWire
+import NIOCore
+import NIOEmbedded
+import SwiftProtobuf
+import Testing
+
+@testable import JWKSServer
+
+/// The connection handler on an `EmbeddedChannel`: bytes in, bytes out, time advanced by hand.
+@Suite("Connection handler on an embedded channel", .serialized)
+struct ConnectionHandlerTests {
+    /// An engine whose one provider reads a key file (no network), loaded before the test starts.
+    static func dispatcher(idleTimeout: String = "5m") async throws -> (RequestDispatcher<ManualClock>, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-embedded-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(try Fixture.bytes("google-jwks-v3-2026-08-20.json")).write(
+            to: directory.appendingPathComponent("keys.json"))
+        let config = try ConfigLoader.load(
+            text: """
+                version: 1
+                server: { idle_timeout: \(idleTimeout), max_calls_per_connection: 2 }
+                tenants:
+                  acme:
+                    providers:
+                      disk: { file: keys.json }
+                """, baseDirectory: directory.path)
+        let engine = JWKSEngine(
+            config: config, clock: ManualClock(), transport: NoNetwork(),
+            prepare: PreparedReplies.preparer(compressMinBytes: 1024))
+        let events = engine.events()
+        engine.start()
+        for await event in events where event.kind != .fetchStarted { break }
+        return (RequestDispatcher(engine: engine, settings: ServerSettings(config: config)), directory)
+    }
+
+    static func channel(_ dispatcher: RequestDispatcher<ManualClock>) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayloadBytes: 65_536)))
+        try channel.pipeline.syncOperations.addHandler(
+            ConnectionHandler(
+                dispatcher: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0)))
+        try channel.connect(to: try SocketAddress(unixDomainSocketPath: "/tmp/jwksd-embedded.sock")).wait()
+        return channel
+    }
+
+    static func bytes(_ frame: Frame) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeFrame(frame)
+        return buffer
+    }
+
+    static func readFrame(_ channel: EmbeddedChannel) throws -> Frame? {
+        guard var buffer = try channel.readOutbound(as: ByteBuffer.self) else { return nil }
+        var decoder = FrameDecoder(maximumPayloadBytes: 1_048_576)
+        return try decoder.decode(buffer: &buffer)
+    }
+
+    @Test("a hit is answered synchronously from the prepared reply, flushed at the end of the read")
+    func hit() async throws {
+        let (dispatcher, directory) = try await Self.dispatcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let channel = try Self.channel(dispatcher)
+        var request = Jwksd_V1_GetKeyRequest()
+        request.tenant = "acme"
+        let set = try #require(dispatcher.engine.entry(tenant: "acme", provider: "disk")?.snapshot.record?.keySet)
+        request.kid = try #require(set.kids.first)
+        try channel.writeInbound(
+            Self.bytes(
+                .request(.getKey, callID: 42, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]))))
+        let reply = try #require(try Self.readFrame(channel))
+        #expect(reply.kind == .response && reply.status == .ok && reply.callID == 42)
+        let message = try Jwksd_V1_GetKeyResponse(serializedBytes: Array(buffer: reply.payload))
+        #expect(message.kid == request.kid && message.provider == "disk")
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    @Test("a bad version gets GOAWAY FAILED_PRECONDITION and the channel closes")
+    func goaway() async throws {
+        let (dispatcher, directory) = try await Self.dispatcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let channel = try Self.channel(dispatcher)
+        #expect(channel.isActive)
+        try channel.writeInbound(ByteBuffer(bytes: [0, 0, 0, 8, 9, 1, 0, 8, 0, 0, 0, 1]))
+        let goaway = try #require(try Self.readFrame(channel))
+        #expect(goaway.kind == .goaway && goaway.status == .failedPrecondition)
+        #expect(goaway.text == "protocol version 9 is not supported (this server speaks 1)")
+        #expect(!channel.isActive)
+    }
+
+    @Test("an idle connection gets GOAWAY after idle_timeout")
+    func idle() async throws {
+        let (dispatcher, directory) = try await Self.dispatcher(idleTimeout: "2s")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let channel = try Self.channel(dispatcher)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1_999))
+        #expect(channel.isActive)
+        try channel.writeInbound(Self.bytes(Frame(kind: .ping, callID: 0, payload: ByteBuffer(string: "x"))))
+        #expect(try Self.readFrame(channel)?.kind == .pong)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        let goaway = try #require(try Self.readFrame(channel))
+        #expect(goaway.kind == .goaway && goaway.status == .ok && goaway.text.hasPrefix("idle for"))
+        #expect(!channel.isActive)
+    }
+
+    @Test("the in-flight cap answers RESOURCE_EXHAUSTED; a CANCEL ends a waiting call with CANCELLED")
+    func capAndCancel() async throws {
+        let (dispatcher, directory) = try await Self.dispatcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let channel = try Self.channel(dispatcher)
+        var miss = Jwksd_V1_GetKeyRequest()
+        miss.tenant = "acme"
+        miss.provider = "disk"
+        miss.kid = "not-there"
+        let payload = ByteBuffer(bytes: try miss.serializedBytes() as [UInt8])
+        try channel.writeInbound(Self.bytes(.request(.getKey, callID: 1, payload: payload)))
+        try channel.writeInbound(Self.bytes(.request(.getKey, callID: 2, payload: payload)))
+        try channel.writeInbound(Self.bytes(.request(.getKey, callID: 3, payload: payload)))
+        let rejected = try #require(try Self.readFrame(channel))
+        #expect(rejected.callID == 3 && rejected.status == .resourceExhausted)
+        try channel.writeInbound(
+            Self.bytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 1, payload: ByteBuffer())))
+        let cancelled = try #require(try Self.readFrame(channel))
+        #expect(cancelled.callID == 1 && cancelled.status == .cancelled)
+        _ = try? channel.finish()
+    }
+}
+
+/// A transport for engines whose providers are all files.
+struct NoNetwork: HTTPTransport {
+    func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
+        throw FetchFailure(code: .transport, message: "no network in this test")
+    }
+}
