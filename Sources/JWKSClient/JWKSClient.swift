@@ -191,7 +191,7 @@ public final class JWKSClient: Sendable {
         let registry = open.registry
         var buffer = channel.allocator.buffer(capacity: Frame.headerBytes + request.payload.readableBytes)
         buffer.writeFrame(request)
-        let deadline = NIODeadline.now() + .nanoseconds(Self.milliseconds(timeout) * 1_000_000)
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         let reply: Frame
         do {
             reply = try await withTaskCancellationHandler {

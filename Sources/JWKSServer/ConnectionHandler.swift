@@ -309,9 +309,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
     private func armIdleTimer(context: ChannelHandlerContext) {
         idleTimer?.cancel()
         guard settings.idleTimeout > .zero, machine.isIdle else { return }
-        let (seconds, attoseconds) = settings.idleTimeout.components
-        let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.idleTimeout)) {
             guard self.machine.isIdle, !self.closed else { return }
             self.machine.startClosing()
             self.write(.goaway(.ok, reason: "idle for \(self.settings.idleTimeout)"), context: context)

@@ -8,6 +8,9 @@ struct JWKSD: AsyncParsableCommand {
         commandName: "jwksd",
         abstract: "A JWKS cache daemon: one place per host that keeps identity providers' signing keys fresh.",
         version: JWKSDVersion.current,
-        subcommands: [CheckCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckCommand.self, GetCommand.self, KeysCommand.self, StatusCommand.self,
+            RefreshCommand.self, ReloadCommand.self, WatchCommand.self, HealthCommand.self,
+        ]
     )
 }

@@ -15,13 +15,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     public init(connectTimeout: Duration) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = HTTPClient.Configuration.Timeout(
-            connect: .milliseconds(
-                max(
-                    1,
-                    Int64(
-                        connectTimeout.components.seconds * 1_000
-                            + connectTimeout.components.attoseconds / 1_000_000_000_000_000))))
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: TimeAmount(connectTimeout))
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -39,9 +33,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             tls.additionalTrustRoots = [.file(caFile)]
             outgoing.tlsConfiguration = tls
         }
-        let timeout = TimeAmount.nanoseconds(
-            request.timeout.components.seconds * 1_000_000_000 + request.timeout.components.attoseconds / 1_000_000_000)
-        let deadline = NIODeadline.now() + timeout
+        let deadline = NIODeadline.now() + TimeAmount(request.timeout)
         do {
             let response = try await client.execute(outgoing, deadline: deadline)
             let receivedAt = Int64(Date().timeIntervalSince1970)

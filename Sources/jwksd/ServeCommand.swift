@@ -1,0 +1,124 @@
+import ArgumentParser
+import JWKSCache
+import JWKSConfig
+import JWKSServer
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `jwksd serve`: the daemon.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon: keep every provider's keys fresh and answer on the Unix socket.",
+        discussion: """
+            SIGTERM and SIGINT stop it cleanly (the socket file is removed).
+
+            Examples:
+              jwksd serve --config /etc/jwksd/tenants.yaml
+              jwksd serve --config examples/tenants.yaml --log-level debug
+            """)
+
+    @Option(help: "The tenant registry.") var config: String
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError(
+                "--log-level \"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "jwksd")
+        let registry: JWKSDConfig
+        do {
+            registry = try ConfigLoader.load(file: config)
+        } catch {
+            StandardError.write(error.lines.joined(separator: "\n") + "\n")
+            throw ExitCode(1)
+        }
+        let transport = AsyncHTTPClientTransport(connectTimeout: registry.defaults.retry.connectTimeout)
+        let engine = JWKSEngine(
+            config: registry, clock: ContinuousClock(), transport: transport,
+            prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes))
+        let settings = ServerSettings(config: registry)
+        let server = JWKSServer(dispatcher: RequestDispatcher(engine: engine, settings: settings))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: EngineService(engine: engine, transport: transport, logger: logger)),
+                    .init(service: ServerService(server: server, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.info(
+            "starting",
+            metadata: [
+                "socket": "\(settings.socketPath)", "tenants": "\(registry.tenants.count)",
+                "providers": "\(registry.providerCount)",
+            ])
+        try await group.run()
+    }
+}
+
+/// Runs the engine: first loads, then the refresh timer loop until shutdown; logs every outcome.
+struct EngineService: Service {
+    let engine: JWKSEngine<ContinuousClock>
+    let transport: AsyncHTTPClientTransport
+    let logger: Logger
+
+    func run() async throws {
+        let events = engine.events()
+        let logging = Task { [logger] in
+            for await event in events { EventLog.log(event, to: logger) }
+        }
+        engine.start()
+        await cancelWhenGracefulShutdown {
+            await engine.run()
+        }
+        logging.cancel()
+        try await transport.shutdown()
+    }
+}
+
+/// Runs the socket server until shutdown, then closes connections and removes the socket file.
+struct ServerService: Service {
+    let server: JWKSServer<ContinuousClock>
+    let logger: Logger
+
+    func run() async throws {
+        try await server.start()
+        logger.info("listening", metadata: ["socket": "\(server.settings.socketPath)"])
+        try? await gracefulShutdown()
+        await server.shutdown()
+        logger.info("stopped", metadata: ["socket": "\(server.settings.socketPath)"])
+    }
+}
+
+/// One log line per load or refresh outcome.
+enum EventLog {
+    static func log(_ event: EngineEvent, to logger: Logger) {
+        var logger = logger
+        logger[metadataKey: "tenant"] = "\(event.key.tenant)"
+        logger[metadataKey: "provider"] = "\(event.key.provider)"
+        switch event.kind {
+        case .fetchStarted:
+            logger.debug("fetch started")
+        case .published(let changed, let keys, let dropped):
+            logger.info(
+                "keys published", metadata: ["changed": "\(changed)", "keys": "\(keys)", "dropped": "\(dropped)"])
+            if dropped > 0 { logger.warning("keys dropped from the set", metadata: ["dropped": "\(dropped)"]) }
+        case .notModified:
+            logger.debug("keys revalidated (not modified)")
+        case .failed(let failure, let kept):
+            logger.warning(
+                "fetch failed",
+                metadata: ["error": "\(failure.message)", "code": "\(failure.code.rawValue)", "keys_kept": "\(kept)"])
+        case .removed:
+            logger.info("provider removed")
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+/// Spawns the built `jwksd` binary: serve a file provider, query it with the client commands, stop it
+/// with SIGTERM.
+@Suite("jwksd serve end to end", .serialized)
+struct ServeEndToEndTests {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("jwksd")
+    }
+
+    static let keys = """
+        {"keys":[{"kty":"OKP","crv":"Ed25519","kid":"disk-1","use":"sig","alg":"EdDSA","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
+        """
+
+    struct Run {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus,
+            output: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+            errors: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test("serve answers get, keys, status and health; SIGTERM removes the socket file")
+    func serve() async throws {
+        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.keys.write(to: directory.appendingPathComponent("keys.json"), atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("tenants.yaml")
+        try """
+        version: 1
+        server: { socket: ./jwksd.sock }
+        tenants:
+          acme:
+            providers:
+              disk: { file: ./keys.json }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let socket = directory.appendingPathComponent("jwksd.sock").path
+        let daemon = Process()
+        daemon.executableURL = Self.binary
+        daemon.arguments = ["serve", "--config", config.path]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer { if daemon.isRunning { daemon.terminate() } }
+        let environment = ["JWKSD_SOCKET": socket]
+        var health = try Self.run(["health"], environment: environment)
+        for _ in 0..<100 where health.status != 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            health = try Self.run(["health"], environment: environment)
+        }
+        #expect(health.status == 0, "\(health.errors)")
+
+        let get = try Self.run(["get", "--tenant", "acme", "--kid", "disk-1"], environment: environment)
+        #expect(get.status == 0)
+        #expect(get.output.contains("\"kid\":\"disk-1\""))
+        let missing = try Self.run(["get", "--tenant", "acme", "--kid", "nope"], environment: environment)
+        #expect(missing.status == 15)
+        #expect(missing.errors == "NOT_FOUND: kid \"nope\" not found in tenant acme\n")
+        let keys = try Self.run(["keys", "--tenant", "acme", "--provider", "disk", "--socket", socket])
+        #expect(keys.output == Self.keys + "\n")
+        let status = try Self.run(["status", "--json"], environment: environment)
+        #expect(status.output.contains("\"keyCount\":1"))
+
+        daemon.terminate()
+        daemon.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: socket))
+        let after = try Self.run(["health"], environment: environment)
+        #expect(after.status == 24, "UNAVAILABLE once the daemon is gone: \(after.errors)")
+    }
+}
