@@ -122,14 +122,16 @@ public final class DevIssuer: Sendable {
         return key
     }
 
-    /// Rotates an issuer's keys every `interval` (real time) until shutdown; `nil` stops it.
-    public func rotate(_ name: String, every interval: Duration?) {
+    /// Rotates an issuer's keys every `interval` on `clock` until shutdown; `nil` stops it.
+    public func rotate<C: Clock>(_ name: String, every interval: Duration?, clock: C) where C.Duration == Duration {
         let task = interval.map { interval in
             Task { [weak self] in
+                var next = clock.now.advanced(by: interval)
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
+                    try? await clock.sleep(until: next, tolerance: nil)
                     if Task.isCancelled { return }
                     self?.rotate(name)
+                    next = next.advanced(by: interval)
                 }
             }
         }
@@ -137,6 +139,11 @@ public final class DevIssuer: Sendable {
             tasks[name]?.cancel()
             tasks[name] = task
         }
+    }
+
+    /// Rotates an issuer's keys every `interval` of real time until shutdown; `nil` stops it.
+    public func rotate(_ name: String, every interval: Duration?) {
+        rotate(name, every: interval, clock: ContinuousClock())
     }
 
     /// The keys an issuer publishes now.

@@ -190,6 +190,22 @@ struct RobustnessTests {
         #expect(after == before)
     }
 
+    @Test("pipelined calls are answered out of order: a hit overtakes a kid miss waiting for its refetch")
+    func outOfOrder() async throws {
+        let harness = try await Self.harness()
+        defer { Task { await harness.shutdown() } }
+        harness.issuer.inject(.delay(.milliseconds(300)), at: "/slow/jwks", times: 1)
+        let raw = try await RawConnection.connect(harness.socketPath)
+        defer { raw.close() }
+        var bytes = frameBytes(.request(.getKey, callID: 1, payload: getKeyPayload("slow", "idp", "rotated-later")))
+        bytes += frameBytes(.request(.getKey, callID: 2, payload: getKeyPayload("acme", "idp", "acme-1")))
+        bytes += frameBytes(.request(.health, callID: 3, payload: ByteBuffer()))
+        try raw.send(bytes)
+        let order = try (0..<3).map { _ in try #require(try raw.readFrame()) }
+        #expect(order.map(\.callID) == [2, 3, 1])
+        #expect(order.map(\.status) == [.ok, .ok, .notFound])
+    }
+
     @Test("64 clients each pipelining 1,000 GetKey calls across tenants: every reply matches its call")
     func pipelining() async throws {
         var tenants = ""
