@@ -1,5 +1,6 @@
 import Atomics
 public import JWKSConfig
+import Synchronization
 
 /// The cache engine: one ``ProviderEntry`` per configured provider, a shared ``RefreshScheduler``, a global
 /// ``FetchLimiter``, and lookups by (tenant, provider, kid).
@@ -30,6 +31,11 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     public let limiter: FetchLimiter
     private let registry: ManagedAtomic<Registry>
     private let hub = EventHub()
+    private let fetcher: HTTPFetcher
+    private let makeGenerator: @Sendable () -> any RandomNumberGenerator & Sendable
+    private let prepare: SnapshotPreparer<C.Instant>?
+    private let generationCounter = ManagedAtomic<UInt64>(1)
+    private let applying = Mutex(())
 
     /// Builds the engine for a configuration; nothing is fetched until ``start()``.
     /// - Parameters:
@@ -48,31 +54,107 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ) {
         self.clock = clock
         self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
-        let handoff = ManagedAtomic<Registry?>(nil)
+        self.fetcher = HTTPFetcher(transport: transport, userAgent: userAgent)
+        self.makeGenerator = makeGenerator
+        self.prepare = prepare
+        let routing = ManagedAtomic(Registry(config: JWKSDConfig(), tenants: [:]))
+        self.registry = routing
         self.scheduler = RefreshScheduler(clock: clock) { key in
-            handoff.load(ordering: .acquiring)?.tenants[key.tenant]?.byID[key.provider]?.timerFired()
+            routing.load(ordering: .acquiring).tenants[key.tenant]?.byID[key.provider]?.timerFired()
         }
-        let factory = KeySourceFactory(
-            fetcher: HTTPFetcher(transport: transport, userAgent: userAgent), resolvePath: { config.resolve($0) })
-        let hub = self.hub
-        let emit: @Sendable (EngineEvent) -> Void = { hub.emit($0) }
         var tenants: [String: TenantEntries] = [:]
         for tenant in config.tenants {
             var entries = TenantEntries(tenant: tenant, providers: [], byID: [:])
             for provider in tenant.providers {
-                let entry = ProviderEntry(
-                    key: ProviderKey(tenant: tenant.id, provider: provider.id), config: provider,
-                    source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
-                    generator: makeGenerator(), prepare: prepare, emit: emit)
+                let entry = makeEntry(tenant: tenant.id, provider: provider, config: config, restoring: nil)
                 entries.providers.append(entry)
                 entries.byID[provider.id] = entry
             }
             tenants[tenant.id] = entries
         }
-        let registry = Registry(config: config, tenants: tenants)
-        self.registry = ManagedAtomic(registry)
-        handoff.store(registry, ordering: .releasing)
+        registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
     }
+
+    private func makeEntry(
+        tenant: String, provider: ProviderConfig, config: JWKSDConfig, restoring record: KeySetRecord<C.Instant>?
+    ) -> ProviderEntry<C> {
+        let factory = KeySourceFactory(fetcher: fetcher, resolvePath: { config.resolve($0) })
+        let hub = self.hub
+        return ProviderEntry(
+            key: ProviderKey(tenant: tenant, provider: provider.id), config: provider,
+            source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
+            generator: makeGenerator(), prepare: prepare, restoring: record, emit: { hub.emit($0) })
+    }
+
+    /// What a reload changed.
+    public struct ReloadSummary: Sendable, Equatable {
+        /// The config generation now in force.
+        public var generation: UInt64
+        /// Providers that are new.
+        public var added: Int
+        /// Providers that are gone.
+        public var removed: Int
+        /// Providers whose source or policy changed.
+        public var changed: Int
+        /// Providers left exactly as they were (keys and schedule kept).
+        public var unchanged: Int
+    }
+
+    /// Applies a new, already validated configuration: unchanged providers keep their keys and schedule;
+    /// a provider whose policy changed keeps its keys and has its refresh re-planned with the new policy; a
+    /// changed source starts anew; removed providers stop; added ones start loading. The registry is swapped
+    /// in one atomic store, so no lookup sees a half-applied configuration. `server:` settings that need a
+    /// restart (socket path, limits) are not applied live.
+    /// - Parameter config: the new configuration.
+    /// - Returns: what changed.
+    @discardableResult
+    public func apply(_ config: JWKSDConfig) -> ReloadSummary {
+        applying.withLock { _ in
+            let old = registry.load(ordering: .acquiring)
+            var summary = ReloadSummary(generation: 0, added: 0, removed: 0, changed: 0, unchanged: 0)
+            var tenants: [String: TenantEntries] = [:]
+            var started: [ProviderEntry<C>] = []
+            var replaced: [ProviderEntry<C>] = []
+            var kept = Set<ProviderKey>()
+            for tenant in config.tenants {
+                var entries = TenantEntries(tenant: tenant, providers: [], byID: [:])
+                for provider in tenant.providers {
+                    let entry: ProviderEntry<C>
+                    if let existing = old.tenants[tenant.id]?.byID[provider.id] {
+                        kept.insert(existing.key)
+                        if existing.config == provider {
+                            entry = existing
+                            summary.unchanged += 1
+                        } else {
+                            let carried = existing.config.source == provider.source ? existing.snapshot.record : nil
+                            entry = makeEntry(tenant: tenant.id, provider: provider, config: config, restoring: carried)
+                            replaced.append(existing)
+                            started.append(entry)
+                            summary.changed += 1
+                        }
+                    } else {
+                        entry = makeEntry(tenant: tenant.id, provider: provider, config: config, restoring: nil)
+                        started.append(entry)
+                        summary.added += 1
+                    }
+                    entries.providers.append(entry)
+                    entries.byID[provider.id] = entry
+                }
+                tenants[tenant.id] = entries
+            }
+            let removed = old.tenants.values.flatMap(\.providers).filter { !kept.contains($0.key) }
+            summary.removed = removed.count
+            registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
+            for entry in replaced { entry.remove(announce: false) }
+            for entry in removed { entry.remove() }
+            for entry in started { entry.start() }
+            summary.generation = generationCounter.wrappingIncrementThenLoad(ordering: .relaxed)
+            return summary
+        }
+    }
+
+    /// The config generation in force: 1 at start, one more per applied reload.
+    public var generation: UInt64 { generationCounter.load(ordering: .relaxed) }
 
     /// The configuration in force.
     public var config: JWKSDConfig { registry.load(ordering: .acquiring).config }

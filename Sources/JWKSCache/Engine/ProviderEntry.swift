@@ -50,11 +50,14 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - scheduler: the shared timer loop.
     ///   - generator: randomness for jitter and backoff.
     ///   - prepare: builds the snapshot's attachment (encoded replies) at publication time.
+    ///   - record: keys to start with (a reload that changed only the policy, or a warm restart); the
+    ///     refresh is planned from them with this provider's policy.
     ///   - emit: receives every event.
     public init(
         key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
         scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
-        prepare: SnapshotPreparer<Instant>? = nil, emit: @escaping @Sendable (EngineEvent) -> Void
+        prepare: SnapshotPreparer<Instant>? = nil, restoring record: KeySetRecord<Instant>? = nil,
+        emit: @escaping @Sendable (EngineEvent) -> Void
     ) {
         self.key = key
         self.config = config
@@ -64,9 +67,14 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         self.scheduler = scheduler
         self.emit = emit
         self.prepare = prepare
-        self.state = Mutex(DriverState(machine: ProviderStateMachine(policy: config.policy), generator: generator))
+        let machine =
+            record.map { ProviderStateMachine(policy: config.policy, restoring: $0, now: clock.now) }
+            ?? ProviderStateMachine(policy: config.policy)
+        self.state = Mutex(DriverState(machine: machine, generator: generator))
         self.current = ManagedAtomic(
-            ProviderSnapshot(key: key, record: nil, lastError: nil, consecutiveFailures: 0, generation: 0))
+            ProviderSnapshot(
+                key: key, record: record, lastError: nil, consecutiveFailures: 0, generation: 0,
+                attachment: record.flatMap { prepare?(key, $0) }))
     }
 
     // MARK: - Reading
@@ -179,8 +187,15 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     }
 
     /// Stops the provider: no more fetches or timers; lookups answer unavailable.
-    public func remove() {
-        perform(state.withLock { $0.machine.removed() })
+    /// - Parameter announce: emit a `.removed` event (false when a replacement takes over the same key).
+    public func remove(announce: Bool = true) {
+        let action = state.withLock { $0.machine.removed() }
+        guard action == .stop else { return }
+        if announce {
+            perform(action)
+        } else {
+            scheduler.cancel(key)
+        }
     }
 
     private func perform(_ action: ProviderStateMachine<Instant>.Action) {
