@@ -12,7 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the daemon: keep every provider's keys fresh and answer on the Unix socket.",
         discussion: """
-            SIGTERM and SIGINT stop it cleanly (the socket file is removed).
+            SIGTERM and SIGINT stop it cleanly (the socket file is removed). SIGHUP and `jwksd reload` re-read
+            the config file: unchanged providers keep their keys, an invalid file keeps the running registry.
 
             Examples:
               jwksd serve --config /etc/jwksd/tenants.yaml
@@ -45,12 +46,14 @@ struct ServeCommand: AsyncParsableCommand {
             config: registry, clock: ContinuousClock(), transport: transport,
             prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes))
         let settings = ServerSettings(config: registry)
-        let server = JWKSServer(dispatcher: RequestDispatcher(engine: engine, settings: settings))
+        let reloader = ConfigReloader(path: config, engine: engine, logger: logger)
+        let server = JWKSServer(dispatcher: RequestDispatcher(engine: engine, settings: settings, hooks: reloader))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: EngineService(engine: engine, transport: transport, logger: logger)),
                     .init(service: ServerService(server: server, logger: logger)),
+                    .init(service: HangupService(reloader: reloader, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
@@ -95,6 +98,21 @@ struct ServerService: Service {
         try? await gracefulShutdown()
         await server.shutdown()
         logger.info("stopped", metadata: ["socket": "\(server.settings.socketPath)"])
+    }
+}
+
+/// Reloads the config file on SIGHUP.
+struct HangupService: Service {
+    let reloader: ConfigReloader
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                logger.info("SIGHUP: reloading the config")
+                _ = await reloader.reload()
+            }
+        }
     }
 }
 

@@ -83,4 +83,69 @@ struct ServeEndToEndTests {
         let after = try Self.run(["health"], environment: environment)
         #expect(after.status == 24, "UNAVAILABLE once the daemon is gone: \(after.errors)")
     }
+
+    @Test("reload by RPC and by SIGHUP applies a valid file; an invalid file keeps the running registry")
+    func reload() async throws {
+        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.keys.write(to: directory.appendingPathComponent("keys.json"), atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("tenants.yaml")
+        func registry(_ providers: [String]) -> String {
+            "version: 1\nserver: { socket: ./jwksd.sock }\ntenants:\n  acme:\n    providers:\n"
+                + providers.map { "      \($0): { file: ./keys.json }\n" }.joined()
+        }
+        try registry(["one"]).write(to: config, atomically: true, encoding: .utf8)
+        let socket = directory.appendingPathComponent("jwksd.sock").path
+        let environment = ["JWKSD_SOCKET": socket]
+        let daemon = Process()
+        daemon.executableURL = Self.binary
+        daemon.arguments = ["serve", "--config", config.path]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer { if daemon.isRunning { daemon.terminate() } }
+        var health = try Self.run(["health"], environment: environment)
+        for _ in 0..<100 where health.status != 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            health = try Self.run(["health"], environment: environment)
+        }
+        #expect(health.status == 0)
+
+        try registry(["one", "two"]).write(to: config, atomically: true, encoding: .utf8)
+        let applied = try Self.run(["reload"], environment: environment)
+        #expect(applied.status == 0, "\(applied.errors)")
+        #expect(applied.output == "reloaded: generation 2, +1 -0 ~0 =1\n")
+        var two = try Self.run(
+            ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
+        for _ in 0..<100 where two.status != 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            two = try Self.run(
+                ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
+        }
+        #expect(two.status == 0)
+
+        try "version: 1\ntenants:\n  acme:\n    providers:\n      one: { file: ./keys.json, min_ttl: 30 }\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let refused = try Self.run(["reload"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.errors.contains("tenants.acme.providers.one.min_ttl: \"30\" has no unit"))
+        let stillTwo = try Self.run(
+            ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
+        #expect(stillTwo.status == 0, "the running registry stays")
+        let status = try Self.run(["status"], environment: environment)
+        #expect(status.output.contains("config generation 2"))
+        #expect(status.output.contains("last reload: failed"))
+
+        try registry(["one", "two", "three"]).write(to: config, atomically: true, encoding: .utf8)
+        kill(daemon.processIdentifier, SIGHUP)
+        var generation = ""
+        for _ in 0..<100 where !generation.contains("config generation 3") {
+            try await Task.sleep(for: .milliseconds(20))
+            generation = try Self.run(["status"], environment: environment).output
+        }
+        #expect(generation.contains("config generation 3"))
+        #expect(generation.contains("last reload: ok"))
+        daemon.terminate()
+        daemon.waitUntilExit()
+    }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import JWKSCache
+import JWKSConfig
+import JWKSServer
+import JWKSWire
+import Logging
+import Synchronization
+
+/// Reloads the registry from its file for the Reload RPC and SIGHUP: parse and validate fully, then apply
+/// the diff; an invalid file keeps the running registry and the error is logged and reported.
+final class ConfigReloader: AdminHooks {
+    private let path: String
+    private let engine: JWKSEngine<ContinuousClock>
+    private let logger: Logger
+    private let last = Mutex<Jwksd_V1_ReloadResult?>(nil)
+
+    init(path: String, engine: JWKSEngine<ContinuousClock>, logger: Logger) {
+        self.path = path
+        self.engine = engine
+        self.logger = logger
+    }
+
+    var configGeneration: UInt64 { engine.generation }
+
+    var lastReload: Jwksd_V1_ReloadResult? { last.withLock { $0 } }
+
+    func reload() async -> Jwksd_V1_ReloadResult {
+        var result = Jwksd_V1_ReloadResult()
+        result.at = Int64(Date().timeIntervalSince1970)
+        do {
+            let config = try ConfigLoader.load(file: path)
+            let summary = engine.apply(config)
+            result.ok = true
+            result.generation = summary.generation
+            result.added = UInt32(summary.added)
+            result.removed = UInt32(summary.removed)
+            result.changed = UInt32(summary.changed)
+            result.unchanged = UInt32(summary.unchanged)
+            logger.info(
+                "config reloaded",
+                metadata: [
+                    "generation": "\(summary.generation)", "added": "\(summary.added)", "removed": "\(summary.removed)",
+                    "changed": "\(summary.changed)", "unchanged": "\(summary.unchanged)",
+                ])
+        } catch {
+            result.ok = false
+            result.generation = engine.generation
+            result.error = error.lines.joined(separator: "\n")
+            logger.error("config reload refused; the running registry stays", metadata: ["errors": "\(result.error)"])
+        }
+        last.withLock { $0 = result }
+        return result
+    }
+}
