@@ -36,6 +36,22 @@ struct ServeEndToEndTests {
             errors: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 
+    /// Starts `jwksd serve` and waits (up to 5 s) until `jwksd health` says it is serving.
+    static func startDaemon(config: URL, environment: [String: String]) async throws -> Process {
+        let daemon = Process()
+        daemon.executableURL = binary
+        daemon.arguments = ["serve", "--config", config.path]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        var health = try run(["health"], environment: environment)
+        for _ in 0..<100 where health.status != 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            health = try run(["health"], environment: environment)
+        }
+        #expect(health.status == 0, "the daemon did not become ready: \(health.errors)")
+        return daemon
+    }
+
     @Test("serve answers get, keys, status and health; SIGTERM removes the socket file")
     func serve() async throws {
         let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")
@@ -52,19 +68,9 @@ struct ServeEndToEndTests {
               disk: { file: ./keys.json }
         """.write(to: config, atomically: true, encoding: .utf8)
         let socket = directory.appendingPathComponent("jwksd.sock").path
-        let daemon = Process()
-        daemon.executableURL = Self.binary
-        daemon.arguments = ["serve", "--config", config.path]
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
-        defer { if daemon.isRunning { daemon.terminate() } }
         let environment = ["JWKSD_SOCKET": socket]
-        var health = try Self.run(["health"], environment: environment)
-        for _ in 0..<100 where health.status != 0 {
-            try await Task.sleep(for: .milliseconds(50))
-            health = try Self.run(["health"], environment: environment)
-        }
-        #expect(health.status == 0, "\(health.errors)")
+        let daemon = try await Self.startDaemon(config: config, environment: environment)
+        defer { if daemon.isRunning { daemon.terminate() } }
 
         let get = try Self.run(["get", "--tenant", "acme", "--kid", "disk-1"], environment: environment)
         #expect(get.status == 0)
@@ -98,18 +104,8 @@ struct ServeEndToEndTests {
         try registry(["one"]).write(to: config, atomically: true, encoding: .utf8)
         let socket = directory.appendingPathComponent("jwksd.sock").path
         let environment = ["JWKSD_SOCKET": socket]
-        let daemon = Process()
-        daemon.executableURL = Self.binary
-        daemon.arguments = ["serve", "--config", config.path]
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
+        let daemon = try await Self.startDaemon(config: config, environment: environment)
         defer { if daemon.isRunning { daemon.terminate() } }
-        var health = try Self.run(["health"], environment: environment)
-        for _ in 0..<100 where health.status != 0 {
-            try await Task.sleep(for: .milliseconds(50))
-            health = try Self.run(["health"], environment: environment)
-        }
-        #expect(health.status == 0)
 
         try registry(["one", "two"]).write(to: config, atomically: true, encoding: .utf8)
         let applied = try Self.run(["reload"], environment: environment)
