@@ -63,6 +63,7 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -165,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "jwksdTests",
-            dependencies: ["jwksd", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["jwksd", "DevIssuer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import JWKSCache
 import JWKSConfig
 import JWKSServer
@@ -42,9 +43,23 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let transport = AsyncHTTPClientTransport(connectTimeout: registry.defaults.retry.connectTimeout)
+        let clock = ContinuousClock()
+        let store = registry.server.snapshotDir.map { SnapshotStore(directory: registry.resolve($0)) }
+        var restored: [ProviderKey: KeySetRecord<ContinuousClock.Instant>] = [:]
+        if let store {
+            let result = SnapshotRestorer(store: store).restore(
+                config: registry, clock: clock, wallNow: Int64(Date().timeIntervalSince1970))
+            restored = result.records
+            for rejection in result.ignored {
+                logger.warning(
+                    "snapshot ignored", metadata: ["file": "\(rejection.path)", "reason": "\(rejection.reason)"])
+            }
+            logger.info(
+                "snapshots restored", metadata: ["providers": "\(restored.count)", "dir": "\(store.directory)"])
+        }
         let engine = JWKSEngine(
-            config: registry, clock: ContinuousClock(), transport: transport,
-            prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes))
+            config: registry, clock: clock, transport: transport,
+            prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes), restored: restored)
         let settings = ServerSettings(config: registry)
         let reloader = ConfigReloader(path: config, engine: engine, logger: logger)
         let server = JWKSServer(dispatcher: RequestDispatcher(engine: engine, settings: settings, hooks: reloader))
@@ -54,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
                     .init(service: EngineService(engine: engine, transport: transport, logger: logger)),
                     .init(service: ServerService(server: server, logger: logger)),
                     .init(service: HangupService(reloader: reloader, logger: logger)),
-                ],
+                ] + (store.map { [.init(service: SnapshotService(engine: engine, store: $0, logger: logger))] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         logger.info(
@@ -98,6 +113,37 @@ struct ServerService: Service {
         try? await gracefulShutdown()
         await server.shutdown()
         logger.info("stopped", metadata: ["socket": "\(server.settings.socketPath)"])
+    }
+}
+
+/// Writes each provider's snapshot after every publication and deletes removed providers' snapshots.
+struct SnapshotService: Service {
+    let engine: JWKSEngine<ContinuousClock>
+    let store: SnapshotStore
+    let logger: Logger
+
+    func run() async throws {
+        let events = engine.events()
+        await cancelWhenGracefulShutdown {
+            for await event in events {
+                switch event.kind {
+                case .published, .notModified:
+                    guard let entry = engine.entry(tenant: event.key.tenant, provider: event.key.provider),
+                        let record = entry.snapshot.record
+                    else { continue }
+                    do {
+                        try store.write(record, key: event.key, source: entry.source.summary)
+                    } catch {
+                        logger.warning(
+                            "snapshot not written", metadata: ["provider": "\(event.key)", "error": "\(error)"])
+                    }
+                case .removed:
+                    store.remove(event.key)
+                case .fetchStarted, .failed:
+                    continue
+                }
+            }
+        }
     }
 }
 

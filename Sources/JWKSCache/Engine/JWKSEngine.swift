@@ -45,12 +45,14 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - userAgent: sent with every request.
     ///   - makeGenerator: randomness per provider (seeded in tests).
     ///   - prepare: builds each published snapshot's attachment (the server's encoded replies).
+    ///   - restored: keys from warm-restart snapshots, served at once and refreshed on schedule.
     public init(
         config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String = JWKSDVersion.userAgent,
         makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
             SystemRandomNumberGenerator()
         },
-        prepare: SnapshotPreparer<C.Instant>? = nil
+        prepare: SnapshotPreparer<C.Instant>? = nil,
+        restored: [ProviderKey: KeySetRecord<C.Instant>] = [:]
     ) {
         self.clock = clock
         self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
@@ -66,7 +68,9 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
         for tenant in config.tenants {
             var entries = TenantEntries(tenant: tenant, providers: [], byID: [:])
             for provider in tenant.providers {
-                let entry = makeEntry(tenant: tenant.id, provider: provider, config: config, restoring: nil)
+                let entry = makeEntry(
+                    tenant: tenant.id, provider: provider, config: config,
+                    restoring: restored[ProviderKey(tenant: tenant.id, provider: provider.id)])
                 entries.providers.append(entry)
                 entries.byID[provider.id] = entry
             }
