@@ -91,6 +91,31 @@ struct ServeEndToEndTests {
         #expect(after.status == 24, "UNAVAILABLE once the daemon is gone: \(after.errors)")
     }
 
+    @Test("an atomic rename of the config file is picked up by the watcher")
+    func watchedFile() async throws {
+        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.keys.write(to: directory.appendingPathComponent("keys.json"), atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("tenants.yaml")
+        let base = "version: 1\nserver: { socket: ./jwksd.sock }\ntenants:\n  acme:\n    providers:\n"
+        try (base + "      one: { file: ./keys.json }\n").write(to: config, atomically: true, encoding: .utf8)
+        let environment = ["JWKSD_SOCKET": directory.appendingPathComponent("jwksd.sock").path]
+        let daemon = try await Self.startDaemon(config: config, environment: environment)
+        defer { if daemon.isRunning { daemon.terminate() } }
+        try (base + "      one: { file: ./keys.json }\n      two: { file: ./keys.json }\n")
+            .write(to: config, atomically: true, encoding: .utf8)
+        var found = try Self.run(
+            ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
+        for _ in 0..<150 where found.status != 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            found = try Self.run(
+                ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
+        }
+        #expect(found.status == 0, "\(found.errors)")
+        #expect(try Self.run(["status"], environment: environment).output.contains("config generation 2"))
+    }
+
     @Test("reload by RPC and by SIGHUP applies a valid file; an invalid file keeps the running registry")
     func reload() async throws {
         let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")

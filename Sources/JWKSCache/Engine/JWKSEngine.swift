@@ -108,13 +108,19 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     /// a provider whose policy changed keeps its keys and has its refresh re-planned with the new policy; a
     /// changed source starts anew; removed providers stop; added ones start loading. The registry is swapped
     /// in one atomic store, so no lookup sees a half-applied configuration. `server:` settings that need a
-    /// restart (socket path, limits) are not applied live.
+    /// restart (socket path, limits) are not applied live. Applying the configuration already in force
+    /// changes nothing, not even the generation.
     /// - Parameter config: the new configuration.
     /// - Returns: what changed.
     @discardableResult
     public func apply(_ config: JWKSDConfig) -> ReloadSummary {
         applying.withLock { _ in
             let old = registry.load(ordering: .acquiring)
+            if old.config == config {
+                // Nothing changed (a watcher and an RPC reloading the same file): keep the generation.
+                return ReloadSummary(
+                    generation: generation, added: 0, removed: 0, changed: 0, unchanged: config.providerCount)
+            }
             var summary = ReloadSummary(generation: 0, added: 0, removed: 0, changed: 0, unchanged: 0)
             var tenants: [String: TenantEntries] = [:]
             var started: [ProviderEntry<C>] = []

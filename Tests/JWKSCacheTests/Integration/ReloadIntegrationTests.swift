@@ -39,6 +39,8 @@ struct ReloadIntegrationTests {
             added: { jwks_uri: "{{BASE}}/e/jwks" }
             """, base: harness.issuer.baseURL)
         let summary = engine.apply(second)
+        let again = engine.apply(second)
+        #expect(again.generation == 2 && again.unchanged == 4 && again.added == 0 && again.changed == 0)
         #expect(summary.generation == 2 && summary.added == 1 && summary.removed == 1)
         #expect(summary.changed == 2 && summary.unchanged == 1)
         #expect(engine.generation == 2)
