@@ -10,7 +10,7 @@ struct JWKSD: AsyncParsableCommand {
         version: JWKSDVersion.current,
         subcommands: [
             ServeCommand.self, CheckCommand.self, GetCommand.self, KeysCommand.self, StatusCommand.self,
-            RefreshCommand.self, ReloadCommand.self, WatchCommand.self, HealthCommand.self,
+            RefreshCommand.self, ReloadCommand.self, WatchCommand.self, HealthCommand.self, BenchCommand.self,
         ]
     )
 }

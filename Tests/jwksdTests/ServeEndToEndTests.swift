@@ -91,6 +91,44 @@ struct ServeEndToEndTests {
         #expect(after.status == 24, "UNAVAILABLE once the daemon is gone: \(after.errors)")
     }
 
+    @Test("jwksd bench drives the daemon and reports throughput, percentiles and errors by status")
+    func bench() async throws {
+        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.keys.write(to: directory.appendingPathComponent("keys.json"), atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("tenants.yaml")
+        try
+            "version: 1\nserver: { socket: ./jwksd.sock }\ntenants:\n  acme:\n    providers:\n      disk: { file: ./keys.json }\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let environment = ["JWKSD_SOCKET": directory.appendingPathComponent("jwksd.sock").path]
+        let daemon = try await Self.startDaemon(config: config, environment: environment)
+        defer { if daemon.isRunning { daemon.terminate() } }
+        let one = try Self.run(
+            [
+                "bench", "--tenant", "acme", "--provider", "disk", "--kid", "disk-1", "--requests", "500",
+                "--connections", "2",
+                "--pipeline", "4", "--warmup", "0s", "--json",
+            ], environment: environment)
+        #expect(one.status == 0, "\(one.errors)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(one.output.utf8)) as? [String: Any])
+        #expect(report["requests"] as? Int == 500)
+        #expect((report["errors"] as? [String: Any])?.isEmpty == true)
+        let latency = try #require(report["latency_us"] as? [String: Double])
+        #expect(latency["p50"]! > 0 && latency["p50"]! <= latency["p99"]! && latency["p99"]! <= latency["max"]!)
+        let mixed = try Self.run(
+            ["bench", "--mix", "all", "--miss-ratio", "0.5", "--requests", "400", "--warmup", "0s", "--json"],
+            environment: environment)
+        let mixedReport = try #require(
+            try JSONSerialization.jsonObject(with: Data(mixed.output.utf8)) as? [String: Any])
+        #expect(mixedReport["requests"] as? Int == 400)
+        #expect((mixedReport["errors"] as? [String: Int])?["NOT_FOUND"] == 200)
+        let table = try Self.run(
+            ["bench", "--method", "health", "--requests", "100", "--warmup", "0s"], environment: environment)
+        #expect(table.output.contains("requests 100 in"))
+        #expect(table.output.contains("errors: none"))
+    }
+
     @Test("an atomic rename of the config file is picked up by the watcher")
     func watchedFile() async throws {
         let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")

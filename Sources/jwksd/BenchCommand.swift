@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import JWKS
+import JWKSClient
+import JWKSConfig
+import JWKSWire
+import NIOCore
+import SwiftProtobuf
+
+/// `jwksd bench`: drives a running daemon and reports throughput and latency percentiles.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure lookup throughput and latency against a running daemon.",
+        discussion: """
+            Opens --connections connections, keeps --pipeline calls in flight on each, and reports requests per
+            second and latency p50/p90/p99/p99.9/max (HdrHistogram), with errors by status.
+
+            Examples:
+              jwksd bench --tenant acme --provider google --kid 0e345f --connections 16 --pipeline 16 --duration 10s
+              jwksd bench --mix all --miss-ratio 0.01 --json
+              jwksd bench --method health --requests 100000
+            """)
+
+    enum BenchMethod: String, ExpressibleByArgument, CaseIterable {
+        case getKey = "get-key"
+        case getKeySet = "get-key-set"
+        case health
+    }
+
+    @OptionGroup var client: ClientOptions
+    @Option(help: "Connections to open.") var connections = 1
+    @Option(help: "Calls in flight per connection.") var pipeline = 1
+    @Option(help: "How long to measure, e.g. 10s (ignored with --requests).") var duration = "5s"
+    @Option(help: "Stop after this many measured requests instead of after --duration.") var requests: Int?
+    @Option(help: "Unmeasured run before measuring.") var warmup = "1s"
+    @Option(help: "The method: get-key, get-key-set or health.") var method: BenchMethod = .getKey
+    @Option(help: "Tenant of the one key to look up.") var tenant: String?
+    @Option(help: "Provider of the one key.") var provider: String?
+    @Option(help: "Kid of the one key.") var kid: String?
+    @Option(help: "'all' to spread lookups over every tenant, provider and kid the daemon reports.") var mix: String?
+    @Option(help: "Fraction of lookups for unknown kids (0 to 1).") var missRatio = 0.0
+    @Flag(help: "Set ACCEPT_COMPRESSED on requests.") var compressed = false
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard connections >= 1, pipeline >= 1 else {
+            throw ValidationError("--connections and --pipeline must be at least 1")
+        }
+        guard (0...1).contains(missRatio) else { throw ValidationError("--miss-ratio must be between 0 and 1") }
+        if method != .health, mix == nil, tenant == nil {
+            throw ValidationError("give --tenant (with --provider and --kid for get-key) or --mix all")
+        }
+        if let mix, mix != "all" { throw ValidationError("--mix takes 'all' (a mix file is not supported yet)") }
+    }
+
+    func run() async throws {
+        let timeout = try client.timeoutDuration()
+        let probe = JWKSClient(socketPath: client.socketPath)
+        let targets: [ByteBuffer]
+        do {
+            targets = try await BenchTargets.payloads(
+                method: method, probe: probe, tenant: tenant, provider: provider, kid: kid, mixAll: mix == "all",
+                missRatio: missRatio)
+        } catch let error as JWKSClientError {
+            throw ClientFailure.exit(error)
+        }
+        await probe.close()
+        let run = BenchRun(
+            socketPath: client.socketPath,
+            method: method == .getKey ? .getKey : method == .getKeySet ? .getKeySet : .health,
+            targets: targets, connections: connections, pipeline: pipeline,
+            flags: compressed ? .acceptCompressed : [], timeout: timeout)
+        _ = await run.measure(duration: try DurationText.parse(warmup), requests: nil)
+        let report = await run.measure(duration: try DurationText.parse(duration), requests: requests)
+        print(
+            json
+                ? report.json(method: method.rawValue, connections: connections, pipeline: pipeline)
+                : report.table(method: method.rawValue, connections: connections, pipeline: pipeline))
+        if report.requests == 0 { throw ExitCode(1) }
+    }
+}
+
+/// The encoded request payloads a bench cycles through.
+enum BenchTargets {
+    static func payloads(
+        method: BenchCommand.BenchMethod, probe: JWKSClient, tenant: String?, provider: String?, kid: String?,
+        mixAll: Bool, missRatio: Double
+    ) async throws -> [ByteBuffer] {
+        switch method {
+        case .health:
+            return [ByteBuffer()]
+        case .getKeySet:
+            var pairs: [(String, String)] = []
+            if mixAll {
+                for item in try await probe.listTenants().tenants { pairs += item.providers.map { (item.id, $0) } }
+            } else if let tenant, let provider {
+                pairs = [(tenant, provider)]
+            }
+            return try pairs.map { pair in
+                var request = Jwksd_V1_GetKeySetRequest()
+                request.tenant = pair.0
+                request.provider = pair.1
+                return ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+            }
+        case .getKey:
+            var keys: [(String, String, String)] = []
+            if mixAll {
+                for item in try await probe.listTenants().tenants {
+                    for provider in item.providers {
+                        guard let set = try? await probe.getKeySet(tenant: item.id, provider: provider),
+                            let parsed = try? JWKSet(parsing: Array(set.jwksJson))
+                        else { continue }
+                        keys += parsed.kids.map { (item.id, provider, $0) }
+                    }
+                }
+            } else if let tenant, let kid {
+                keys = [(tenant, provider ?? "", kid)]
+            }
+            var payloads: [ByteBuffer] = []
+            for key in keys {
+                var request = Jwksd_V1_GetKeyRequest()
+                request.tenant = key.0
+                request.provider = key.1
+                request.kid = key.2
+                payloads.append(ByteBuffer(bytes: try request.serializedBytes() as [UInt8]))
+            }
+            // Unknown kids in proportion: misses / (hits + misses) = missRatio.
+            if missRatio > 0, let key = keys.first {
+                let misses =
+                    missRatio >= 1
+                    ? keys.count : max(1, Int((missRatio * Double(keys.count) / (1 - missRatio)).rounded()))
+                if missRatio >= 1 { payloads.removeAll() }
+                for index in 0..<misses {
+                    var request = Jwksd_V1_GetKeyRequest()
+                    request.tenant = key.0
+                    request.provider = key.1
+                    request.kid = "bench-miss-\(index)"
+                    payloads.append(ByteBuffer(bytes: try request.serializedBytes() as [UInt8]))
+                }
+            }
+            return payloads
+        }
+    }
+}
