@@ -21,7 +21,6 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
     private let settings: ServerSettings
     private var machine: ConnectionStateMachine
     private var tasks: [UInt32: Task<Void, Never>] = [:]
-    private var acceptsCompression: [UInt32: Bool] = [:]
     private var peer: PeerCredentials?
     private let readPeerCredentials: Bool
     private var idleTimer: Scheduled<Void>?

@@ -100,10 +100,10 @@ struct BenchReport: Sendable {
         requests += other.requests
     }
 
-    var throughput: Double {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return seconds > 0 ? Double(requests) / seconds : 0
-    }
+    /// The run's length in seconds.
+    var seconds: Double { Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 }
+
+    var throughput: Double { seconds > 0 ? Double(requests) / seconds : 0 }
 
     func micros(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1_000 }
 
@@ -114,7 +114,7 @@ struct BenchReport: Sendable {
             "method \(method), \(connections) connection(s) x pipeline \(pipeline)",
             String(
                 format: "requests %d in %.2fs: %.0f req/s", requests,
-                Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, throughput),
+                seconds, throughput),
             String(
                 format: "latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f", micros(50), micros(90),
                 micros(99),
@@ -132,7 +132,7 @@ struct BenchReport: Sendable {
                 {"method":"%@","connections":%d,"pipeline":%d,"requests":%d,"seconds":%.3f,"throughput":%.1f,\
                 "latency_us":{"p50":%.1f,"p90":%.1f,"p99":%.1f,"p99_9":%.1f,"max":%.1f},"errors":{%@}}
                 """, method, connections, pipeline, requests,
-            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, throughput, micros(50),
+            seconds, throughput, micros(50),
             micros(90), micros(99), micros(99.9), Double(histogram.max) / 1_000, errorFields.joined(separator: ","))
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JWKSConfig
 
 /// Keys from a local JWKS file. Each fetch re-reads the file; an ETag derived from its content lets the
 /// engine treat an unchanged file as "not modified". The file is checked every `min_ttl` (it is served
@@ -18,7 +19,7 @@ public struct FileKeySource: KeySource {
         self.maxBytes = maxBytes
     }
 
-    public var summary: String { "file \(path)" }
+    public var summary: String { KeySourceConfig.file(path).summary { $0 } }
 
     public func fetch(validators: Validators) async -> SourceResult {
         let now = WallClock.now()

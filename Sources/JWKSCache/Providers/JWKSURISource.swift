@@ -17,7 +17,7 @@ public struct JWKSURISource: KeySource {
         self.fetcher = fetcher
     }
 
-    public var summary: String { "jwks_uri \(url)" }
+    public var summary: String { KeySourceConfig.jwksURI(url).summary { $0 } }
 
     public func fetch(validators: Validators) async -> SourceResult {
         await Self.fetchJWKS(url, policy: policy, fetcher: fetcher, validators: validators)

@@ -36,7 +36,7 @@ public final class OIDCDiscoverySource: KeySource {
         self.fetcher = fetcher
     }
 
-    public var summary: String { "issuer \(issuer)" }
+    public var summary: String { KeySourceConfig.issuer(issuer).summary { $0 } }
 
     /// The discovery URL: the issuer without a trailing slash, plus `/.well-known/openid-configuration`.
     public var discoveryURL: HTTPURL {

@@ -30,7 +30,7 @@ public struct SnapshotRestorer: Sendable {
                     guard let entry = try store.read(key) else { continue }
                     records[key] = try store.record(
                         from: entry, provider: provider, clock: clock, wallNow: wallNow,
-                        sourceSummary: SnapshotRestorer.summary(of: provider.source, config: config))
+                        sourceSummary: provider.source.summary(resolve: config.resolve))
                 } catch {
                     ignored.append(error)
                 }
@@ -38,14 +38,5 @@ public struct SnapshotRestorer: Sendable {
         }
         store.removeFiles(except: wanted)
         return (records, ignored)
-    }
-
-    /// The summary a provider's source has at run time (what ``KeySource/summary`` reports).
-    public static func summary(of source: KeySourceConfig, config: JWKSDConfig) -> String {
-        switch source {
-        case .jwksURI(let url): "jwks_uri \(url)"
-        case .issuer(let url): "issuer \(url)"
-        case .file(let path): "file \(config.resolve(path))"
-        }
     }
 }
