@@ -83,6 +83,21 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
         context.fireChannelReadComplete()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ConnectionDrain else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        guard !closed else { return }
+        idleTimer?.cancel()
+        for callID in machine.drain() {
+            tasks.removeValue(forKey: callID)?.cancel()
+            write(.error(.unavailable, callID: callID, message: "the server is shutting down"), context: context)
+        }
+        context.flush()
+        closeIfDrained(context: context)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? FrameError {
             goaway(error, context: context)
@@ -118,7 +133,9 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
                 context: context)
             return
         case .rejectClosing:
-            write(.error(.unavailable, callID: frame.callID, message: "the connection is closing"), context: context)
+            write(
+                .error(.unavailable, callID: frame.callID, message: "the connection is closing (server shutting down)"),
+                context: context)
             return
         case .duplicateID:
             goaway(
@@ -142,6 +159,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
             _ = machine.callCompleted(callID: frame.callID)
             write(reply, callID: frame.callID, acceptCompressed: accept, context: context)
             armIdleTimer(context: context)
+            closeIfDrained(context: context)
         case .deferred(let work):
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
             let callID = frame.callID
@@ -163,6 +181,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
         write(reply, callID: callID, acceptCompressed: acceptCompressed, context: context)
         context.flush()
         armIdleTimer(context: context)
+        closeIfDrained(context: context)
     }
 
     private func cancel(_ frame: Frame, context: ChannelHandlerContext) {
@@ -171,6 +190,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
             tasks.removeValue(forKey: frame.callID)?.cancel()
             write(.error(.cancelled, callID: frame.callID, message: "cancelled by the client"), context: context)
             armIdleTimer(context: context)
+            closeIfDrained(context: context)
         case .unknownCall:
             write(
                 .error(.notFound, callID: frame.callID, message: "no call \(frame.callID) in flight to cancel"),
@@ -297,6 +317,14 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
         close(context: context)
     }
 
+    /// After a drain, once the last call in flight has been answered: GOAWAY OK, then close.
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard machine.isDrained, !closed else { return }
+        write(.goaway(.ok, reason: "the server is shutting down"), context: context)
+        context.flush()
+        close(context: context)
+    }
+
     private func close(context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
@@ -307,7 +335,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
 
     private func armIdleTimer(context: ChannelHandlerContext) {
         idleTimer?.cancel()
-        guard settings.idleTimeout > .zero, machine.isIdle else { return }
+        guard settings.idleTimeout > .zero, machine.isIdle, !machine.isClosing else { return }
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.idleTimeout)) {
             guard self.machine.isIdle, !self.closed else { return }
             self.machine.startClosing()
@@ -317,3 +345,6 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
         }
     }
 }
+
+/// The user event that starts a connection's graceful drain (see ``JWKSServer/shutdown(drainTimeout:)``).
+struct ConnectionDrain: Sendable {}

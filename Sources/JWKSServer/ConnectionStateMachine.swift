@@ -72,6 +72,19 @@ struct ConnectionStateMachine {
         isClosing = true
     }
 
+    /// Starts a graceful drain: new requests are refused, unary calls in flight run to completion, and Watch
+    /// streams end now.
+    /// - Returns: the stream calls to end (their work cancelled, an UNAVAILABLE reply sent).
+    mutating func drain() -> [UInt32] {
+        isClosing = true
+        let streams = calls.filter { $0.value == .stream }.keys.sorted()
+        for callID in streams { calls[callID] = nil }
+        return streams
+    }
+
     /// No call in flight.
     var isIdle: Bool { calls.isEmpty }
+
+    /// Closing and nothing left in flight: the connection may say GOAWAY and close.
+    var isDrained: Bool { isClosing && calls.isEmpty }
 }

@@ -61,17 +61,26 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
         listener.withLock { $0 = channel }
     }
 
-    /// Stops accepting, closes every connection and removes the socket file.
-    public func shutdown() async {
+    /// Stops gracefully: stops accepting and removes the socket file, then drains every connection: new
+    /// requests are answered UNAVAILABLE, calls in flight (a lookup waiting on a fetch, a Refresh, a Reload)
+    /// are answered, Watch streams end with UNAVAILABLE, and each connection says GOAWAY OK and closes once
+    /// it has nothing in flight. Connections still busy after `drainTimeout` are closed.
+    /// - Parameter drainTimeout: how long calls in flight may take to finish.
+    public func shutdown(drainTimeout: Duration = .seconds(10)) async {
         let channel = listener.withLock { listener in
             defer { listener = nil }
             return listener
         }
         try? await channel?.close()
-        for connection in connections.withLock({ Array($0.values) }) {
-            try? await connection.close()
-        }
         SocketFile.remove(settings.socketPath)
+        let open = connections.withLock { Array($0.values) }
+        for connection in open { connection.pipeline.fireUserInboundEventTriggered(ConnectionDrain()) }
+        let deadline = Task {
+            try await Task.sleep(for: drainTimeout)
+            for connection in open { try? await connection.close() }
+        }
+        for connection in open { try? await connection.closeFuture.get() }
+        deadline.cancel()
     }
 
     /// Open connections.

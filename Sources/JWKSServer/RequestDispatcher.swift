@@ -22,13 +22,19 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     public let engine: JWKSEngine<C>
     /// The server's settings.
     public let settings: ServerSettings
+    /// Request, hit, miss and stale counters.
+    public let metrics: ServerMetrics
     let hooks: any AdminHooks
 
     /// Creates a dispatcher.
-    public init(engine: JWKSEngine<C>, settings: ServerSettings, hooks: any AdminHooks = NoAdminHooks()) {
+    public init(
+        engine: JWKSEngine<C>, settings: ServerSettings, hooks: any AdminHooks = NoAdminHooks(),
+        metrics: ServerMetrics = ServerMetrics()
+    ) {
         self.engine = engine
         self.settings = settings
         self.hooks = hooks
+        self.metrics = metrics
     }
 
     /// Dispatches one decoded request.
@@ -38,6 +44,25 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     ///   - peer: the caller's credentials, when known.
     /// - Returns: the reply, deferred work, or a Watch to start.
     public func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Dispatch {
+        let dispatch = route(method, payload: payload, peer: peer)
+        switch dispatch {
+        case .reply(let reply):
+            metrics.answered(method, reply.status)
+            return dispatch
+        case .deferred(let work):
+            let metrics = self.metrics
+            return .deferred {
+                let reply = await work()
+                metrics.answered(method, reply.status)
+                return reply
+            }
+        case .watch:
+            metrics.answered(method, .ok)
+            return dispatch
+        }
+    }
+
+    private func route(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Dispatch {
         do throws(ServerError) {
             switch method {
             case .getKey: return try getKey(try decode(payload), peer: peer)
@@ -82,14 +107,19 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
             }
             entries = [entry]
         }
+        var hadKeys = false
         for entry in entries {
             let snapshot = entry.snapshot
             guard let standing = snapshot.standing(at: now), standing != .expired,
-                let prepared = snapshot.attachment as? PreparedReplies,
-                let reply = prepared.key(kid: request.kid, alg: alg, stale: standing == .stale)
+                let prepared = snapshot.attachment as? PreparedReplies
             else { continue }
+            hadKeys = true
+            guard let reply = prepared.key(kid: request.kid, alg: alg, stale: standing == .stale) else { continue }
+            metrics.hit(stale: standing == .stale)
             return .reply(.ok(reply))
         }
+        if hadKeys { metrics.kidMiss() }
+        let metrics = self.metrics
         let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
         let deadline = now.advanced(by: timeout)
         let engine = self.engine
@@ -103,6 +133,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
                 return .error(StatusMapping.error(for: outcome, tenant: tenantID, provider: provider))
             }
             let standing = snapshot.standing(at: engine.clock.now)
+            if standing == .stale { metrics.staleServe() }
             guard let prepared = snapshot.attachment as? PreparedReplies,
                 let reply = prepared.key(kid: kid, alg: alg, stale: standing == .stale)
             else { return .error(ServerError(.internal, "\(snapshot.key) has keys but no prepared replies")) }
@@ -125,6 +156,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
                 provider: request.provider)
         }
         let stale = standing == .stale
+        if stale { metrics.staleServe() }
         return .ok(
             stale ? prepared.keySetStale : prepared.keySetFresh,
             compressed: stale ? prepared.keySetStaleCompressed : prepared.keySetFreshCompressed)

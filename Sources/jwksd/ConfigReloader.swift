@@ -12,12 +12,14 @@ final class ConfigReloader: AdminHooks {
     private let path: String
     private let engine: JWKSEngine<ContinuousClock>
     private let logger: Logger
+    private let exporter: MetricsExporter?
     private let last = Mutex<Jwksd_V1_ReloadResult?>(nil)
 
-    init(path: String, engine: JWKSEngine<ContinuousClock>, logger: Logger) {
+    init(path: String, engine: JWKSEngine<ContinuousClock>, logger: Logger, exporter: MetricsExporter? = nil) {
         self.path = path
         self.engine = engine
         self.logger = logger
+        self.exporter = exporter
     }
 
     var configGeneration: UInt64 { engine.generation }
@@ -29,7 +31,9 @@ final class ConfigReloader: AdminHooks {
         result.at = Int64(Date().timeIntervalSince1970)
         do {
             let config = try ConfigLoader.load(file: path)
+            let before = engine.generation
             let summary = engine.apply(config)
+            exporter?.reloaded(summary.generation == before ? .unchanged : .applied)
             result.ok = true
             result.generation = summary.generation
             result.added = UInt32(summary.added)
@@ -46,6 +50,7 @@ final class ConfigReloader: AdminHooks {
             result.ok = false
             result.generation = engine.generation
             result.error = error.lines.joined(separator: "\n")
+            exporter?.reloaded(.failed)
             logger.error("config reload refused; the running registry stays", metadata: ["errors": "\(result.error)"])
         }
         last.withLock { $0 = result }

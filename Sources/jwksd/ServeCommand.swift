@@ -4,6 +4,7 @@ import JWKSCache
 import JWKSConfig
 import JWKSServer
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -13,7 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the daemon: keep every provider's keys fresh and answer on the Unix socket.",
         discussion: """
-            SIGTERM and SIGINT stop it cleanly (the socket file is removed). SIGHUP and `jwksd reload` re-read
+            SIGTERM and SIGINT stop it gracefully: the socket file is removed, calls in flight are answered,
+            then connections close. SIGHUP and `jwksd reload` re-read
             the config file: unchanged providers keep their keys, an invalid file keeps the running registry.
 
             Examples:
@@ -57,12 +59,21 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info(
                 "snapshots restored", metadata: ["providers": "\(restored.count)", "dir": "\(store.directory)"])
         }
+        let exporter = MetricsExporter()
         let engine = JWKSEngine(
             config: registry, clock: clock, transport: transport,
-            prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes), restored: restored)
+            prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes), restored: restored,
+            metrics: exporter.engineMetrics)
         let settings = ServerSettings(config: registry)
-        let reloader = ConfigReloader(path: config, engine: engine, logger: logger)
-        let server = JWKSServer(dispatcher: RequestDispatcher(engine: engine, settings: settings, hooks: reloader))
+        let reloader = ConfigReloader(path: config, engine: engine, logger: logger, exporter: exporter)
+        let server = JWKSServer(
+            dispatcher: RequestDispatcher(
+                engine: engine, settings: settings, hooks: reloader, metrics: exporter.serverMetrics))
+        let metricsServices: [ServiceGroupConfiguration.ServiceConfiguration] =
+            registry.server.metrics.map { address in
+                let metrics = MetricsServer(address: address, group: .singleton) { exporter.render(engine: engine) }
+                return [.init(service: MetricsService(server: metrics, logger: logger))]
+            } ?? []
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
@@ -70,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
                     .init(service: ServerService(server: server, logger: logger)),
                     .init(service: HangupService(reloader: reloader, logger: logger)),
                     .init(service: ConfigWatchService(path: config, reloader: reloader, logger: logger)),
-                ] + (store.map { [.init(service: SnapshotService(engine: engine, store: $0, logger: logger))] } ?? []),
+                ] + (store.map { [.init(service: SnapshotService(engine: engine, store: $0, logger: logger))] } ?? [])
+                    + metricsServices,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         logger.info(
@@ -80,142 +92,5 @@ struct ServeCommand: AsyncParsableCommand {
                 "providers": "\(registry.providerCount)",
             ])
         try await group.run()
-    }
-}
-
-/// Runs the engine: first loads, then the refresh timer loop until shutdown; logs every outcome.
-struct EngineService: Service {
-    let engine: JWKSEngine<ContinuousClock>
-    let transport: AsyncHTTPClientTransport
-    let logger: Logger
-
-    func run() async throws {
-        let events = engine.events()
-        let logging = Task { [logger] in
-            for await event in events { EventLog.log(event, to: logger) }
-        }
-        engine.start()
-        await cancelWhenGracefulShutdown {
-            await engine.run()
-        }
-        logging.cancel()
-        try await transport.shutdown()
-    }
-}
-
-/// Runs the socket server until shutdown, then closes connections and removes the socket file.
-struct ServerService: Service {
-    let server: JWKSServer<ContinuousClock>
-    let logger: Logger
-
-    func run() async throws {
-        try await server.start()
-        logger.info("listening", metadata: ["socket": "\(server.settings.socketPath)"])
-        try? await gracefulShutdown()
-        await server.shutdown()
-        logger.info("stopped", metadata: ["socket": "\(server.settings.socketPath)"])
-    }
-}
-
-/// Writes each provider's snapshot after every publication and deletes removed providers' snapshots.
-struct SnapshotService: Service {
-    let engine: JWKSEngine<ContinuousClock>
-    let store: SnapshotStore
-    let logger: Logger
-
-    func run() async throws {
-        let events = engine.events()
-        await cancelWhenGracefulShutdown {
-            for await event in events {
-                switch event.kind {
-                case .published, .notModified:
-                    guard let entry = engine.entry(tenant: event.key.tenant, provider: event.key.provider),
-                        let record = entry.snapshot.record
-                    else { continue }
-                    do {
-                        try store.write(record, key: event.key, source: entry.source.summary)
-                    } catch {
-                        logger.warning(
-                            "snapshot not written", metadata: ["provider": "\(event.key)", "error": "\(error)"])
-                    }
-                case .removed:
-                    store.remove(event.key)
-                case .fetchStarted, .failed:
-                    continue
-                }
-            }
-        }
-    }
-}
-
-/// Reloads the config file when it changes on disk (inotify on its directory, so atomic renames and
-/// Kubernetes ConfigMap symlink swaps are seen), debounced by 250 ms and skipped when the content is the same.
-struct ConfigWatchService: Service {
-    let path: String
-    let reloader: ConfigReloader
-    let logger: Logger
-
-    func run() async throws {
-        let watcher: ConfigWatcher
-        do {
-            watcher = try ConfigWatcher(path: path)
-        } catch {
-            logger.warning(
-                "config file changes are not watched; use SIGHUP or jwksd reload", metadata: ["error": "\(error)"])
-            return
-        }
-        defer { watcher.stop() }
-        let initial = FileManager.default.contents(atPath: path)
-        await cancelWhenGracefulShutdown {
-            var lastContent = initial
-            for await _ in watcher.changes() {
-                try? await Task.sleep(for: .milliseconds(250))
-                let content = FileManager.default.contents(atPath: path)
-                guard content != lastContent else { continue }
-                lastContent = content
-                logger.info("config file changed: reloading", metadata: ["file": "\(path)"])
-                _ = await reloader.reload()
-            }
-        }
-    }
-}
-
-/// Reloads the config file on SIGHUP.
-struct HangupService: Service {
-    let reloader: ConfigReloader
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                logger.info("SIGHUP: reloading the config")
-                _ = await reloader.reload()
-            }
-        }
-    }
-}
-
-/// One log line per load or refresh outcome.
-enum EventLog {
-    static func log(_ event: EngineEvent, to logger: Logger) {
-        var logger = logger
-        logger[metadataKey: "tenant"] = "\(event.key.tenant)"
-        logger[metadataKey: "provider"] = "\(event.key.provider)"
-        switch event.kind {
-        case .fetchStarted:
-            logger.debug("fetch started")
-        case .published(let changed, let keys, let dropped):
-            logger.info(
-                "keys published", metadata: ["changed": "\(changed)", "keys": "\(keys)", "dropped": "\(dropped)"])
-            if dropped > 0 { logger.warning("keys dropped from the set", metadata: ["dropped": "\(dropped)"]) }
-        case .notModified:
-            logger.debug("keys revalidated (not modified)")
-        case .failed(let failure, let kept):
-            logger.warning(
-                "fetch failed",
-                metadata: ["error": "\(failure.message)", "code": "\(failure.code.rawValue)", "keys_kept": "\(kept)"])
-        case .removed:
-            logger.info("provider removed")
-        }
     }
 }

@@ -22,4 +22,19 @@ struct ConnectionStateMachineTests {
         machine.startClosing()
         #expect(machine.requestReceived(callID: 4, kind: .unary) == .rejectClosing)
     }
+
+    @Test("drain ends streams at once, keeps unary calls until answered, then is drained")
+    func drain() {
+        var machine = ConnectionStateMachine(maxCalls: 8)
+        #expect(machine.requestReceived(callID: 1, kind: .stream) == .start)
+        #expect(machine.requestReceived(callID: 3, kind: .unary) == .start)
+        #expect(machine.requestReceived(callID: 5, kind: .stream) == .start)
+        #expect(!machine.isDrained)
+        #expect(machine.drain() == [1, 5])
+        #expect(!machine.isOpen(1) && machine.isOpen(3))
+        #expect(!machine.isDrained)
+        #expect(machine.requestReceived(callID: 7, kind: .unary) == .rejectClosing)
+        #expect(machine.callCompleted(callID: 3) == .send)
+        #expect(machine.isDrained)
+    }
 }

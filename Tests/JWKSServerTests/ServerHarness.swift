@@ -18,7 +18,10 @@ final class ServerHarness: Sendable {
     private let loop: Task<Void, Never>
 
     /// `{{BASE}}` in the YAML becomes the issuer's URL; `{{SOCKET}}` the socket path.
-    init(yaml: String, hooks: any AdminHooks = NoAdminHooks(), prepare: (DevIssuer) -> Void) async throws {
+    init(
+        yaml: String, hooks: any AdminHooks = NoAdminHooks(), metrics: ServerMetrics = ServerMetrics(),
+        prepare: (DevIssuer) -> Void
+    ) async throws {
         directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-srv-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socketPath = directory.appendingPathComponent("jwksd.sock").path
@@ -32,7 +35,8 @@ final class ServerHarness: Sendable {
             config: config, clock: clock, transport: transport,
             prepare: PreparedReplies.preparer(compressMinBytes: config.server.compressMinBytes))
         let settings = ServerSettings(config: config)
-        server = JWKSServer(dispatcher: RequestDispatcher(engine: engine, settings: settings, hooks: hooks))
+        server = JWKSServer(
+            dispatcher: RequestDispatcher(engine: engine, settings: settings, hooks: hooks, metrics: metrics))
         try await server.start()
         client = JWKSClient(socketPath: socketPath)
         let engine = self.engine

@@ -38,11 +38,17 @@ struct ServeEndToEndTests {
     }
 
     /// Starts `jwksd serve` and waits (up to 5 s) until `jwksd health` says it is serving.
-    static func startDaemon(config: URL, environment: [String: String]) async throws -> Process {
+    /// - Parameter log: a file to receive the daemon's log (standard error), or nil to discard it.
+    static func startDaemon(config: URL, environment: [String: String], log: URL? = nil) async throws -> Process {
         let daemon = Process()
         daemon.executableURL = binary
         daemon.arguments = ["serve", "--config", config.path]
-        daemon.standardError = FileHandle.nullDevice
+        if let log {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            daemon.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            daemon.standardError = FileHandle.nullDevice
+        }
         try daemon.run()
         var health = try run(["health"], environment: environment)
         for _ in 0..<100 where health.status != 0 {

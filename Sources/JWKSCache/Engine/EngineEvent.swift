@@ -18,10 +18,13 @@ public struct EngineEvent: Sendable, Equatable {
     public var key: ProviderKey
     /// What happened.
     public var kind: Kind
+    /// How long the fetch took (from sending the request to having the whole response), for outcomes of a fetch.
+    public var duration: Duration?
 
     /// Creates an event.
-    public init(key: ProviderKey, kind: Kind) {
+    public init(key: ProviderKey, kind: Kind, duration: Duration? = nil) {
         self.key = key
         self.kind = kind
+        self.duration = duration
     }
 }

@@ -29,6 +29,8 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     public let scheduler: RefreshScheduler<C>
     /// The cap on fetches in flight.
     public let limiter: FetchLimiter
+    /// Refresh counters, fetch durations and per-provider gauges.
+    public let metrics: EngineMetrics
     private let registry: ManagedAtomic<Registry>
     private let hub = EventHub()
     private let fetcher: HTTPFetcher
@@ -46,15 +48,18 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - makeGenerator: randomness per provider (seeded in tests).
     ///   - prepare: builds each published snapshot's attachment (the server's encoded replies).
     ///   - restored: keys from warm-restart snapshots, served at once and refreshed on schedule.
+    ///   - metrics: where refresh outcomes are counted.
     public init(
         config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String = JWKSDVersion.userAgent,
         makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
             SystemRandomNumberGenerator()
         },
         prepare: SnapshotPreparer<C.Instant>? = nil,
-        restored: [ProviderKey: KeySetRecord<C.Instant>] = [:]
+        restored: [ProviderKey: KeySetRecord<C.Instant>] = [:],
+        metrics: EngineMetrics = EngineMetrics()
     ) {
         self.clock = clock
+        self.metrics = metrics
         self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
         self.fetcher = HTTPFetcher(transport: transport, userAgent: userAgent)
         self.makeGenerator = makeGenerator
@@ -84,10 +89,15 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ) -> ProviderEntry<C> {
         let factory = KeySourceFactory(fetcher: fetcher, resolvePath: { config.resolve($0) })
         let hub = self.hub
+        let metrics = self.metrics
         return ProviderEntry(
             key: ProviderKey(tenant: tenant, provider: provider.id), config: provider,
             source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
-            generator: makeGenerator(), prepare: prepare, restoring: record, emit: { hub.emit($0) })
+            generator: makeGenerator(), prepare: prepare, restoring: record,
+            emit: { event in
+                metrics.record(event)
+                hub.emit(event)
+            })
     }
 
     /// What a reload changed.

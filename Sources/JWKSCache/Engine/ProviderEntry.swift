@@ -198,7 +198,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         }
     }
 
-    private func perform(_ action: ProviderStateMachine<Instant>.Action) {
+    private func perform(_ action: ProviderStateMachine<Instant>.Action, fetchDuration: Duration? = nil) {
         switch action {
         case .none:
             return
@@ -206,9 +206,14 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             emit(EngineEvent(key: key, kind: .fetchStarted))
             let source = self.source
             let limiter = self.limiter
+            let clock = self.clock
             Task {
-                let result = await limiter.withPermit { await source.fetch(validators: validators) }
-                self.complete(result)
+                let (result, duration) = await limiter.withPermit {
+                    let start = clock.now
+                    let result = await source.fetch(validators: validators)
+                    return (result, start.duration(to: clock.now))
+                }
+                self.complete(result, duration: duration)
             }
         case .schedule(let instant):
             scheduler.schedule(key, at: instant)
@@ -220,13 +225,13 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                     kind: changed || record.fetchedAt == record.validatedAt
                         ? .published(
                             changed: changed, keys: record.keySet.keys.count, dropped: record.keySet.dropped.count)
-                        : .notModified))
+                        : .notModified, duration: fetchDuration))
         case .keepServing(let failure, let retryAt):
             scheduler.schedule(key, at: retryAt)
-            emit(EngineEvent(key: key, kind: .failed(failure, keptKeys: true)))
+            emit(EngineEvent(key: key, kind: .failed(failure, keptKeys: true), duration: fetchDuration))
         case .unavailable(let failure, let retryAt):
             scheduler.schedule(key, at: retryAt)
-            emit(EngineEvent(key: key, kind: .failed(failure, keptKeys: false)))
+            emit(EngineEvent(key: key, kind: .failed(failure, keptKeys: false), duration: fetchDuration))
         case .stop:
             scheduler.cancel(key)
             emit(EngineEvent(key: key, kind: .removed))
@@ -234,7 +239,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     }
 
     /// Applies a fetch result, publishes, then wakes the lookups that waited for it.
-    private func complete(_ result: SourceResult) {
+    private func complete(_ result: SourceResult, duration: Duration) {
         let now = clock.now
         let options = JWKValidationOptions(minimumRSABits: config.policy.minRSABits)
         let summary = source.summary
@@ -264,7 +269,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             state.waiters.removeAll()
             return (action, waiters)
         }
-        perform(action)
+        perform(action, fetchDuration: duration)
         for waiter in waiters { waiter.continuation.resume() }
     }
 

@@ -83,10 +83,11 @@ extension ConfigDecoder {
         return server
     }
 
+    /// `host:port` with a port in 0...65535 (0: any free port) and a valid host name or IP literal.
     static func isHostPort(_ text: String) -> Bool {
         guard let colon = text.lastIndex(of: ":") else { return false }
         let host = text[..<colon]
-        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port), !host.isEmpty else {
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port), !host.isEmpty else {
             return false
         }
         return HTTPURL.isValidHost(host.lowercased())

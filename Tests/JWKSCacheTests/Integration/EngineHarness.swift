@@ -14,7 +14,10 @@ final class EngineHarness: Sendable {
     private let loop: Task<Void, Never>
 
     /// Starts everything. `{{BASE}}` in the YAML becomes the issuer's base URL.
-    init(yaml: String, seed: UInt64 = 7, tls: DevCertificates? = nil, prepare: (DevIssuer) -> Void) async throws {
+    init(
+        yaml: String, seed: UInt64 = 7, tls: DevCertificates? = nil, metrics: EngineMetrics = EngineMetrics(),
+        prepare: (DevIssuer) -> Void
+    ) async throws {
         issuer = try await DevIssuer.start(tls: tls)
         prepare(issuer)
         let text = yaml.replacingOccurrences(of: "{{BASE}}", with: issuer.baseURL)
@@ -23,7 +26,7 @@ final class EngineHarness: Sendable {
         let counter = SeedCounter(seed: seed)
         engine = JWKSEngine(
             config: config, clock: clock, transport: transport,
-            makeGenerator: { SeededGenerator(seed: counter.next()) })
+            makeGenerator: { SeededGenerator(seed: counter.next()) }, metrics: metrics)
         recorder = EventRecorder(engine.events())
         let engine = self.engine
         loop = Task { await engine.run() }
