@@ -1,0 +1,101 @@
+import Foundation
+import JWKSCache
+import JWKSConfig
+import JWKSServer
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+/// Everything `jwksd serve` runs, built from a config file: the engine (with warm-restart snapshots), the
+/// socket server, the reloader, the file watcher, SIGHUP, snapshots and metrics, as one service group that
+/// stops gracefully on SIGTERM and SIGINT. `jwksd demo` runs the same daemon.
+struct Daemon {
+    let registry: JWKSDConfig
+    let engine: JWKSEngine<ContinuousClock>
+    let settings: ServerSettings
+    let group: ServiceGroup
+
+    /// Builds the daemon; nothing runs until ``run()``.
+    /// - Parameters:
+    ///   - path: the config file (read again on every reload).
+    ///   - registry: its already validated content.
+    ///   - logger: where every component logs.
+    init(path: String, registry: JWKSDConfig, logger: Logger) {
+        self.registry = registry
+        let transport = AsyncHTTPClientTransport(connectTimeout: registry.defaults.retry.connectTimeout)
+        let clock = ContinuousClock()
+        let store = registry.server.snapshotDir.map { SnapshotStore(directory: registry.resolve($0)) }
+        var restored: [ProviderKey: KeySetRecord<ContinuousClock.Instant>] = [:]
+        if let store {
+            let result = SnapshotRestorer(store: store).restore(
+                config: registry, clock: clock, wallNow: Int64(Date().timeIntervalSince1970))
+            restored = result.records
+            for rejection in result.ignored {
+                logger.warning(
+                    "snapshot ignored", metadata: ["file": "\(rejection.path)", "reason": "\(rejection.reason)"])
+            }
+            logger.info(
+                "snapshots restored", metadata: ["providers": "\(restored.count)", "dir": "\(store.directory)"])
+        }
+        let exporter = MetricsExporter()
+        let engine = JWKSEngine(
+            config: registry, clock: clock, transport: transport,
+            prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes), restored: restored,
+            metrics: exporter.engineMetrics)
+        self.engine = engine
+        settings = ServerSettings(config: registry)
+        let reloader = ConfigReloader(path: path, engine: engine, logger: logger, exporter: exporter)
+        let server = JWKSServer(
+            dispatcher: RequestDispatcher(
+                engine: engine, settings: settings, hooks: reloader, metrics: exporter.serverMetrics))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: EngineService(engine: engine, transport: transport, logger: logger)),
+            .init(service: ServerService(server: server, logger: logger)),
+            .init(service: HangupService(reloader: reloader, logger: logger)),
+            .init(service: ConfigWatchService(path: path, reloader: reloader, logger: logger)),
+        ]
+        if let store { services.append(.init(service: SnapshotService(engine: engine, store: store, logger: logger))) }
+        if let address = registry.server.metrics {
+            let metrics = MetricsServer(address: address, group: .singleton) { exporter.render(engine: engine) }
+            services.append(.init(service: MetricsService(server: metrics, logger: logger)))
+        }
+        group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info(
+            "starting",
+            metadata: [
+                "socket": "\(settings.socketPath)", "tenants": "\(registry.tenants.count)",
+                "providers": "\(registry.providerCount)",
+            ])
+    }
+
+    /// Runs until SIGTERM or SIGINT (then drains and returns) or until a service fails.
+    func run() async throws {
+        try await group.run()
+    }
+
+    /// Stops the daemon as SIGTERM would (drain, then return from ``run()``).
+    func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    /// Bootstraps swift-log on standard error at a level given by name.
+    static func bootstrapLogging(level name: String) throws {
+        guard let level = Logger.Level(rawValue: name) else {
+            throw DaemonError("--log-level \"\(name)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// A start-up failure with its message.
+struct DaemonError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
