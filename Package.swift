@@ -136,6 +136,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "jwksd-example-client",
+            dependencies: ["JWKSClient", "JWKSWire"],
+            path: "examples/swift",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "JWKSTests",
             dependencies: ["JWKS"],

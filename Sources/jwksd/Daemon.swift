@@ -84,7 +84,8 @@ struct Daemon {
     /// Bootstraps swift-log on standard error at a level given by name.
     static func bootstrapLogging(level name: String) throws {
         guard let level = Logger.Level(rawValue: name) else {
-            throw DaemonError("--log-level \"\(name)\" is not one of trace, debug, info, notice, warning, error, critical")
+            throw DaemonError(
+                "--log-level \"\(name)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -16,7 +16,7 @@ struct DemoTour: Sendable {
     func run() async -> Bool {
         let client = JWKSClient(socketPath: socketPath)
         defer { Task { await client.close() } }
-        print(
+        say(
             """
             jwksd demo: a DevIssuer at \(issuer.baseURL) serves \(registry.providerCount) providers of \
             \(registry.tenants.count) tenants;
@@ -31,14 +31,14 @@ struct DemoTour: Sendable {
             await bench(client)
             return true
         } catch {
-            print("\nthe demo stopped: \(error.code.name): \(error.message)")
+            say("\nthe demo stopped: \(error.code.name): \(error.message)")
             return false
         }
     }
 
     /// 1. Every provider's first load, as `jwksd status` shows it.
     private func loads(_ client: JWKSClient) async throws(JWKSClientError) {
-        print("1. Loading every provider (discovery, jwks_uri; initech/broken always answers 503)")
+        say("1. Loading every provider (discovery, jwks_uri; initech/broken always answers 503)")
         let start = ContinuousClock.now
         var health = try await waitForHealth(client)
         for _ in 0..<200 where !health.serving {
@@ -46,17 +46,17 @@ struct DemoTour: Sendable {
             health = try await client.health()
         }
         let status = try await client.status()
-        print("   ready after \(Self.format(ContinuousClock.now - start))\n")
-        print(StatusTable.render(status, now: Int64(Date().timeIntervalSince1970)).indented)
+        say("   ready after \(Self.format(ContinuousClock.now - start))\n")
+        say(StatusTable.render(status, now: Int64(Date().timeIntervalSince1970)).indented)
     }
 
     /// 2. One lookup, timed.
     private func lookup(_ client: JWKSClient) async throws(JWKSClientError) {
-        print("2. A lookup: jwksd get --tenant acme --kid acme-0")
+        say("2. A lookup: jwksd get --tenant acme --kid acme-0")
         let start = ContinuousClock.now
         let key = try await client.getKey(tenant: "acme", kid: "acme-0")
         let elapsed = ContinuousClock.now - start
-        print(
+        say(
             "   \(key.kty) \(key.alg) key from acme/\(key.provider) in \(Self.format(elapsed)): "
                 + String(decoding: key.jwkJson.prefix(72), as: UTF8.self) + "…\n")
     }
@@ -64,20 +64,20 @@ struct DemoTour: Sendable {
     /// 3. The issuer rotates; the first lookup of the new kid refetches once and finds it.
     private func rotation(_ client: JWKSClient) async throws(JWKSClientError) {
         guard let rotated = issuer.rotate("acme") else { return }
-        print("3. Rotation: the issuer now signs with \(rotated.kid), which the daemon has never seen")
+        say("3. Rotation: the issuer now signs with \(rotated.kid), which the daemon has never seen")
         let before = issuer.requests(to: "/acme/jwks").count
         let start = ContinuousClock.now
         let key = try await client.getKey(tenant: "acme", kid: rotated.kid)
         let elapsed = ContinuousClock.now - start
         let fetches = issuer.requests(to: "/acme/jwks").count - before
-        print(
+        say(
             "   found \(key.kid) (\(key.kty) \(key.alg)) in \(Self.format(elapsed)) after \(fetches) refetch; "
                 + "unknown kids refetch at most once per kid_miss_cooldown\n")
     }
 
     /// 4. globex/sso's issuer fails; its expired keys keep being served, marked stale; then it recovers.
     private func outage(_ client: JWKSClient) async throws(JWKSClientError) {
-        print("4. Outage: globex/sso's issuer answers 503 from now on (its keys have max-age=3)")
+        say("4. Outage: globex/sso's issuer answers 503 from now on (its keys have max-age=3)")
         issuer.inject(.status(503), at: "/globex/jwks")
         let start = ContinuousClock.now
         var key = try await client.getKey(tenant: "globex", provider: "sso", kid: "globex-0")
@@ -86,23 +86,26 @@ struct DemoTour: Sendable {
             key = try await client.getKey(tenant: "globex", provider: "sso", kid: "globex-0")
         }
         let expired = Int64(Date().timeIntervalSince1970) - key.expiresAt
-        print(
+        say(
             "   after \(Self.format(ContinuousClock.now - start)): \(key.kid) still answers, stale: \(key.stale) "
                 + "(expired \(expired)s ago; served stale for up to stale_while_error)")
         if let failing = try await client.status(tenant: "globex").providers.first(where: { $0.provider == "sso" }) {
-            print("   status: \(failing.standing), \(failing.consecutiveErrors) failed attempts, last error: "
-                + failing.lastError)
+            say(
+                "   status: \(failing.standing), \(failing.consecutiveErrors) failed attempts, last error: "
+                    + failing.lastError)
         }
         issuer.clearFaults(at: "/globex/jwks")
         _ = try await client.refresh(tenant: "globex", provider: "sso")
         key = try await client.getKey(tenant: "globex", provider: "sso", kid: "globex-0")
-        print("   the issuer is back; after jwksd refresh --tenant globex --provider sso: stale: \(key.stale)\n")
+        say("   the issuer is back; after jwksd refresh --tenant globex --provider sso: stale: \(key.stale)\n")
     }
 
     /// 5. A short bench over every key the daemon serves.
     private func bench(_ client: JWKSClient) async {
         guard benchDuration > .zero else { return }
-        print("5. A short bench: jwksd bench --mix all --connections 4 --pipeline 8 --duration \(Self.format(benchDuration))")
+        say(
+            "5. A short bench: jwksd bench --mix all --connections 4 --pipeline 8 --duration \(Self.format(benchDuration))"
+        )
         guard
             let targets = try? await BenchTargets.payloads(
                 method: .getKey, probe: client, tenant: nil, provider: nil, kid: nil, mixAll: true, missRatio: 0)
@@ -112,13 +115,13 @@ struct DemoTour: Sendable {
             timeout: .seconds(5))
         _ = await run.measure(duration: .milliseconds(300), requests: nil)
         let report = await run.measure(duration: benchDuration, requests: nil)
-        print(report.table(method: "get-key", connections: 4, pipeline: 8).indented)
-        print("   (a debug build is several times slower than `swift build -c release`; see BENCHMARKS.md)\n")
+        say(report.table(method: "get-key", connections: 4, pipeline: 8).indented)
+        say("   (a debug build is several times slower than `swift build -c release`; see BENCHMARKS.md)\n")
     }
 
     /// What to type in another shell while the demo keeps serving.
     func printServing() {
-        print(
+        say(
             """
             Serving until Ctrl-C. From another shell:
               export JWKSD_SOCKET=\(socketPath)
@@ -151,6 +154,11 @@ struct DemoTour: Sendable {
         if micros < 1_000_000 { return String(format: "%.1f ms", micros / 1_000) }
         return String(format: "%.1f s", micros / 1_000_000)
     }
+}
+
+/// Writes a line to standard output at once (unbuffered), so the tour reads live through a pipe or a file.
+private func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
 extension String {

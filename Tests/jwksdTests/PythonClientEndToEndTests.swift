@@ -1,0 +1,73 @@
+import DevIssuer
+import Foundation
+import Testing
+
+/// examples/python/jwksd_client.py (written from Protocol/ alone) against a live daemon.
+@Suite("Python example client end to end", .serialized)
+struct PythonClientEndToEndTests {
+    /// The interpreter scripts/python-env.sh prepares (with protobuf from PyPI).
+    static var python: URL { DemoEndToEndTests.repository.appendingPathComponent(".build-python/bin/python3") }
+    static var client: String {
+        DemoEndToEndTests.repository.appendingPathComponent("examples/python/jwksd_client.py").path
+    }
+
+    static func run(_ arguments: [String]) throws -> ServeEndToEndTests.Run {
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [client] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        return .init(
+            status: process.terminationStatus,
+            output: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+            errors: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test("get, keys (a compressed reply), status, health and a NOT_FOUND exit code")
+    func pythonClient() async throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.python.path),
+            "no Python environment: run scripts/python-env.sh (scripts/test.sh does)")
+        let issuer = try await DevIssuer.start()
+        defer { Task { try? await issuer.shutdown() } }
+        let keys = issuer.addIssuer("acme", kinds: [.rsa2048, .p256, .ed25519], maxAge: 300)
+        let directory = try DaemonDirectory(
+            config: """
+                version: 1
+                server: { socket: ./jwksd.sock, compress_min_bytes: 64 }
+                defaults: { require_https: false }
+                tenants:
+                  acme:
+                    providers:
+                      login: { issuer: "\(issuer.issuerURL("acme"))" }
+                """)
+        defer { directory.remove() }
+        let daemon = try await ServeEndToEndTests.startDaemon(
+            config: directory.config, environment: directory.environment)
+        defer { if daemon.isRunning { daemon.terminate() } }
+        let socket = ["--socket", directory.socket]
+
+        let get = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "acme-1", "--alg", "ES256"])
+        #expect(get.status == 0, "\(get.errors)")
+        #expect(get.output == keys[1].json + "\n")
+        let set = try Self.run(socket + ["keys", "--tenant", "acme", "--provider", "login"])
+        #expect(set.status == 0, "\(set.errors)")
+        let document = try JSONSerialization.jsonObject(with: Data(set.output.utf8)) as? [String: Any]
+        #expect((document?["keys"] as? [Any])?.count == 3)
+        let status = try Self.run(socket + ["status"])
+        #expect(status.output.contains(#""standing": "fresh", "keys": 3"#), "\(status.output)")
+        let health = try Self.run(socket + ["health"])
+        #expect(health.status == 0 && health.output.hasPrefix("serving: True"))
+        let missing = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "nope"])
+        #expect(missing.status == 15)
+        #expect(missing.errors.hasPrefix("NOT_FOUND: kid \"nope\""), "\(missing.errors)")
+        let absent = try Self.run(["--socket", directory.url.appendingPathComponent("none.sock").path, "health"])
+        #expect(absent.status == 24 && absent.errors.hasPrefix("UNAVAILABLE: cannot connect"))
+        daemon.terminate()
+        daemon.waitUntilExit()
+    }
+}

@@ -1,0 +1,50 @@
+// A service's view of jwksd: look up the key a token names, and follow key changes.
+//
+//   swift run jwksd-example-client acme acme-0            # one lookup, then watch the tenant for 30 s
+//   JWKSD_SOCKET=/tmp/jwksd-demo-.../jwksd.sock swift run jwksd-example-client globex globex-0
+//
+// A verifier calls getKey with the token header's kid (and alg, so a key of the wrong type never matches),
+// verifies the signature with the returned JWK, and treats NOT_FOUND as "unknown signer" and UNAVAILABLE
+// as "try again later". jwksd answers hits in microseconds, so there is no need for a local cache.
+import Foundation
+import JWKSClient
+import JWKSWire
+
+let arguments = CommandLine.arguments.dropFirst()
+guard arguments.count >= 2 else {
+    print("usage: jwksd-example-client TENANT KID [ALG]")
+    exit(2)
+}
+let tenant = arguments[arguments.startIndex]
+let kid = arguments[arguments.startIndex + 1]
+let alg = arguments.count > 2 ? arguments[arguments.startIndex + 2] : nil
+let socketPath = ProcessInfo.processInfo.environment["JWKSD_SOCKET"] ?? "./jwksd.sock"
+
+let client = JWKSClient(socketPath: socketPath)
+do {
+    let started = ContinuousClock.now
+    let key = try await client.getKey(tenant: tenant, kid: kid, alg: alg)
+    let elapsed = ContinuousClock.now - started
+    print(
+        "\(key.kid): \(key.kty) \(key.alg) from \(tenant)/\(key.provider)\(key.stale ? " (stale)" : "") in \(elapsed)")
+    print(String(decoding: key.jwkJson, as: UTF8.self))
+} catch {
+    // JWKSClientError carries the status and the server's message: what, where and why.
+    print("\(error.code.name): \(error.message)")
+    await client.close()
+    exit(error.code == .notFound ? 1 : 2)
+}
+
+print("watching \(tenant) for 30 s (rotate or reload to see events)")
+let watching = Task {
+    do {
+        for try await event in client.watch(tenants: [tenant]) {
+            print("\(event.tenant)/\(event.provider): \(event.kind) kids=\(event.kids) \(event.error)")
+        }
+    } catch {
+        print("watch ended: \(error)")
+    }
+}
+try? await Task.sleep(for: .seconds(30))
+watching.cancel()
+await client.close()
