@@ -21,6 +21,11 @@ struct BenchCommand: AsyncParsableCommand {
               jwksd bench --tenant acme --provider google --kid 0e345f --connections 16 --pipeline 16 --duration 10s
               jwksd bench --mix all --miss-ratio 0.01 --json
               jwksd bench --method health --requests 100000
+              jwksd bench --tenant acme --provider idp --kid acme-1 --floor --duration 10s
+
+            The bench's connections are threads with blocking sockets that do no protobuf work, so the figures
+            are the daemon's. --floor runs, in the same process right after, a ping-pong between two threads
+            over a socketpair with the same request and reply sizes, one call at a time: the machine's limit.
             """)
 
     enum BenchMethod: String, ExpressibleByArgument, CaseIterable {
@@ -42,6 +47,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "'all' to spread lookups over every tenant, provider and kid the daemon reports.") var mix: String?
     @Option(help: "Fraction of lookups for unknown kids (0 to 1).") var missRatio = 0.0
     @Flag(help: "Set ACCEPT_COMPRESSED on requests.") var compressed = false
+    @Flag(help: "Also measure the floor: a raw Unix-socket ping-pong with the same sizes; print ratios to it.")
+    var floor = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -72,12 +79,24 @@ struct BenchCommand: AsyncParsableCommand {
             method: method == .getKey ? .getKey : method == .getKeySet ? .getKeySet : .health,
             targets: targets, connections: connections, pipeline: pipeline,
             flags: compressed ? .acceptCompressed : [], timeout: timeout)
-        _ = await run.measure(duration: try DurationText.parse(warmup), requests: nil)
-        let report = await run.measure(duration: try DurationText.parse(duration), requests: requests)
-        print(
-            json
-                ? report.json(method: method.rawValue, connections: connections, pipeline: pipeline)
-                : report.table(method: method.rawValue, connections: connections, pipeline: pipeline))
+        let measured = try DurationText.parse(duration)
+        let warmupDuration = try DurationText.parse(warmup)
+        let report: BenchReport
+        var floorReport: BenchReport?
+        do throws(BenchError) {
+            _ = try await run.measure(duration: warmupDuration, requests: nil)
+            report = try await run.measure(duration: measured, requests: requests)
+            if floor, let request = run.frames.first {
+                let replyBytes = try BenchFloor.replyBytes(socketPath: client.socketPath, request: request)
+                floorReport = try await BenchFloor.measure(
+                    request: request, replyBytes: replyBytes, duration: measured, requests: requests)
+            }
+        } catch {
+            StandardError.write("bench: \(error)\n")
+            throw ExitCode(1)
+        }
+        let header = BenchReport.Header(method: method.rawValue, connections: connections, pipeline: pipeline)
+        print(json ? report.json(header, floor: floorReport) : report.table(header, floor: floorReport))
         if report.requests == 0 { throw ExitCode(1) }
     }
 }

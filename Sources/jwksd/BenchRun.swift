@@ -1,11 +1,10 @@
 import Foundation
 import Histogram
-import JWKSClient
 import JWKSWire
 import NIOCore
 import Synchronization
 
-/// One measurement: connections × pipeline loops issuing calls back to back, each recording its latency.
+/// One measurement: `connections` threads, each a ``BenchConnection`` keeping `pipeline` calls in flight.
 struct BenchRun: Sendable {
     let socketPath: String
     let method: Method
@@ -13,70 +12,43 @@ struct BenchRun: Sendable {
     let connections: Int
     let pipeline: Int
     let flags: FrameFlags
-    let timeout: Duration
+    /// How long a connection waits for a reply before the run fails.
+    var timeout: Duration = .seconds(5)
 
-    /// Runs until `duration` passes or `requests` calls completed, and merges every loop's results.
-    func measure(duration: Duration, requests: Int?) async -> BenchReport {
-        let clients = (0..<connections).map { _ in JWKSClient(socketPath: socketPath) }
+    /// The targets as complete REQUEST frames (call id 0; each send patches it).
+    var frames: [[UInt8]] {
+        targets.map { payload in
+            var buffer = ByteBuffer()
+            buffer.writeFrame(.request(method, callID: 0, payload: payload, flags: flags))
+            return Array(buffer: buffer)
+        }
+    }
+
+    /// Runs until `duration` passes or `requests` calls completed, and merges every connection's results.
+    func measure(duration: Duration, requests: Int?) async throws(BenchError) -> BenchReport {
+        let frames = self.frames
+        guard !frames.isEmpty else { throw BenchError("nothing to look up") }
         let budget = BenchBudget(total: requests)
-        let start = ContinuousClock.now
-        let end = start + duration
-        let report = await withTaskGroup(of: BenchReport.self) { group in
-            for (connection, client) in clients.enumerated() {
-                for lane in 0..<pipeline {
-                    group.addTask {
-                        var report = BenchReport()
-                        var index = (connection * pipeline + lane) % max(targets.count, 1)
-                        while budget.take(), requests != nil || ContinuousClock.now < end {
-                            let payload = targets[index]
-                            index = (index + 1) % targets.count
-                            let sent = ContinuousClock.now
-                            do throws(JWKSClientError) {
-                                let frame = try await client.rawCall(
-                                    method, payload: payload, flags: flags, timeout: timeout)
-                                report.record(status: frame.status, latency: ContinuousClock.now - sent)
-                            } catch {
-                                report.record(status: error.code, latency: ContinuousClock.now - sent)
-                            }
-                        }
-                        return report
-                    }
-                }
+        let start = BenchSocket.now()
+        let deadline =
+            requests == nil
+            ? start + UInt64(duration.components.seconds) * 1_000_000_000
+                + UInt64(duration.components.attoseconds / 1_000_000_000) : UInt64.max
+        let results = await withTaskGroup(of: Result<BenchReport, BenchError>.self) { group in
+            for connection in 0..<connections {
+                let loop = BenchConnection(
+                    socketPath: socketPath, frames: frames, pipeline: pipeline, firstTarget: connection * pipeline,
+                    budget: budget, deadline: deadline, timeout: timeout)
+                group.addTask { await BenchSocket.onThread { loop.run() } }
             }
-            var merged = BenchReport()
-            for await part in group { merged.merge(part) }
-            return merged
+            var results: [Result<BenchReport, BenchError>] = []
+            for await result in group { results.append(result) }
+            return results
         }
-        for client in clients { await client.close() }
-        var result = report
-        result.elapsed = ContinuousClock.now - start
-        return result
-    }
-}
-
-/// A shared count of calls still allowed (`nil`: unlimited).
-final class BenchBudget: Sendable {
-    private let remaining: ManagedCounter?
-
-    init(total: Int?) {
-        remaining = total.map { ManagedCounter($0) }
-    }
-
-    /// Takes one call from the budget; `false` when it is used up.
-    func take() -> Bool {
-        guard let remaining else { return true }
-        return remaining.decrement() >= 0
-    }
-}
-
-/// A counter behind a lock.
-final class ManagedCounter: Sendable {
-    private let value: Mutex<Int>
-    init(_ value: Int) { self.value = Mutex(value) }
-    func decrement() -> Int {
-        value.withLock {
-            $0 -= 1; return $0
-        }
+        var merged = BenchReport()
+        for result in results { merged.merge(try result.get()) }
+        merged.elapsed = .nanoseconds(Int64(BenchSocket.now() - start))
+        return merged
     }
 }
 
@@ -87,9 +59,8 @@ struct BenchReport: Sendable {
     var requests = 0
     var elapsed: Duration = .zero
 
-    mutating func record(status: StatusCode, latency: Duration) {
-        let (seconds, attoseconds) = latency.components
-        _ = histogram.record(UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+    mutating func record(status: StatusCode, nanoseconds: UInt64) {
+        _ = histogram.record(nanoseconds)
         statuses[status, default: 0] += 1
         requests += 1
     }
@@ -109,30 +80,59 @@ struct BenchReport: Sendable {
 
     var errors: [StatusCode: Int] { statuses.filter { $0.key != .ok } }
 
-    func table(method: String, connections: Int, pipeline: Int) -> String {
+    /// What was measured.
+    struct Header {
+        var method: String
+        var connections: Int
+        var pipeline: Int
+    }
+
+    private func latencyLine(_ label: String) -> String {
+        String(
+            format: "%@ p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f", label, micros(50), micros(90), micros(99),
+            micros(99.9), Double(histogram.max) / 1_000)
+    }
+
+    /// A readable report; with `floor`, its latencies and the ratios to it.
+    func table(_ header: Header, floor: BenchReport? = nil) -> String {
         var lines = [
-            "method \(method), \(connections) connection(s) x pipeline \(pipeline)",
-            String(
-                format: "requests %d in %.2fs: %.0f req/s", requests,
-                seconds, throughput),
-            String(
-                format: "latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f", micros(50), micros(90),
-                micros(99),
-                micros(99.9), Double(histogram.max) / 1_000),
+            "method \(header.method), \(header.connections) connection(s) x pipeline \(header.pipeline)",
+            String(format: "requests %d in %.2fs: %.0f req/s", requests, seconds, throughput),
+            latencyLine("latency us:"),
         ]
         let errorText = errors.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.name) \($0.value)" }
         lines.append("errors: " + (errorText.isEmpty ? "none" : errorText.joined(separator: ", ")))
+        if let floor {
+            lines.append(floor.latencyLine("floor us:  "))
+            lines.append(
+                String(
+                    format: "ratio to floor: p50 %.2fx  p90 %.2fx  p99 %.2fx  p99.9 %.2fx",
+                    micros(50) / floor.micros(50),
+                    micros(90) / floor.micros(90), micros(99) / floor.micros(99), micros(99.9) / floor.micros(99.9)))
+            lines.append("(floor: raw socketpair ping-pong between two threads, same sizes, one call at a time)")
+        }
         return lines.joined(separator: "\n")
     }
 
-    func json(method: String, connections: Int, pipeline: Int) -> String {
+    private var latencyJSON: String {
+        String(
+            format: #"{"p50":%.1f,"p90":%.1f,"p99":%.1f,"p99_9":%.1f,"max":%.1f}"#, micros(50), micros(90), micros(99),
+            micros(99.9), Double(histogram.max) / 1_000)
+    }
+
+    /// The report as one JSON object; with `floor`, its latencies and the ratios to it.
+    func json(_ header: Header, floor: BenchReport? = nil) -> String {
         let errorFields = errors.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\"\($0.key.name)\":\($0.value)" }
-        return String(
-            format: """
-                {"method":"%@","connections":%d,"pipeline":%d,"requests":%d,"seconds":%.3f,"throughput":%.1f,\
-                "latency_us":{"p50":%.1f,"p90":%.1f,"p99":%.1f,"p99_9":%.1f,"max":%.1f},"errors":{%@}}
-                """, method, connections, pipeline, requests,
-            seconds, throughput, micros(50),
-            micros(90), micros(99), micros(99.9), Double(histogram.max) / 1_000, errorFields.joined(separator: ","))
+        var text = String(
+            format: #"{"method":"%@","connections":%d,"pipeline":%d,"requests":%d,"seconds":%.3f,"throughput":%.1f,"#,
+            header.method, header.connections, header.pipeline, requests, seconds, throughput)
+        text += #""latency_us":"# + latencyJSON + #","errors":{"# + errorFields.joined(separator: ",") + "}"
+        if let floor {
+            text += #","floor_latency_us":"# + floor.latencyJSON
+            text += String(
+                format: #","floor_ratio":{"p50":%.3f,"p99":%.3f}"#, micros(50) / floor.micros(50),
+                micros(99) / floor.micros(99))
+        }
+        return text + "}"
     }
 }

@@ -111,11 +111,14 @@ struct DemoTour: Sendable {
                 method: .getKey, probe: client, tenant: nil, provider: nil, kid: nil, mixAll: true, missRatio: 0)
         else { return }
         let run = BenchRun(
-            socketPath: socketPath, method: .getKey, targets: targets, connections: 4, pipeline: 8, flags: [],
-            timeout: .seconds(5))
-        _ = await run.measure(duration: .milliseconds(300), requests: nil)
-        let report = await run.measure(duration: benchDuration, requests: nil)
-        say(report.table(method: "get-key", connections: 4, pipeline: 8).indented)
+            socketPath: socketPath, method: .getKey, targets: targets, connections: 4, pipeline: 8, flags: [])
+        do throws(BenchError) {
+            _ = try await run.measure(duration: .milliseconds(300), requests: nil)
+            let report = try await run.measure(duration: benchDuration, requests: nil)
+            say(report.table(.init(method: "get-key", connections: 4, pipeline: 8)).indented)
+        } catch {
+            say("   bench failed: \(error)")
+        }
         say("   (a debug build is several times slower than `swift build -c release`; see BENCHMARKS.md)\n")
     }
 

@@ -133,6 +133,20 @@ struct ServeEndToEndTests {
             ["bench", "--method", "health", "--requests", "100", "--warmup", "0s"], environment: environment)
         #expect(table.output.contains("requests 100 in"))
         #expect(table.output.contains("errors: none"))
+        let floor = try Self.run(
+            [
+                "bench", "--tenant", "acme", "--provider", "disk", "--kid", "disk-1", "--requests", "300",
+                "--warmup", "0s", "--floor", "--json",
+            ], environment: environment)
+        let floorReport = try #require(
+            try JSONSerialization.jsonObject(with: Data(floor.output.utf8)) as? [String: Any], "\(floor.errors)")
+        let floorLatency = try #require(floorReport["floor_latency_us"] as? [String: Double])
+        let ratio = try #require(floorReport["floor_ratio"] as? [String: Double])
+        #expect(floorLatency["p50"]! > 0 && floorLatency["p50"]! <= floorLatency["p99"]!)
+        let measured = try #require(floorReport["latency_us"] as? [String: Double])
+        // The printed latencies are rounded to 0.1 µs; the ratio is computed before rounding.
+        let expected = measured["p50"]! / floorLatency["p50"]!
+        #expect(abs(ratio["p50"]! - expected) / expected < 0.05)
     }
 
     @Test("an atomic rename of the config file is picked up by the watcher")

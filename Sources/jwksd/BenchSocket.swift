@@ -1,0 +1,99 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Blocking Unix-socket helpers for the bench's connection threads (no event loop, no allocation per call).
+enum BenchSocket {
+    /// A monotonic timestamp in nanoseconds.
+    @inline(__always)
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+
+    /// Connects to the daemon's socket; reads give up (EAGAIN) after `timeout` without data.
+    static func connect(_ path: String, timeout: Duration = .seconds(5)) throws(BenchError) -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw BenchError("socket(): \(String(cString: strerror(errno)))") }
+        var limit = timeval(
+            tv_sec: Int(timeout.components.seconds),
+            tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
+            throw BenchError("socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw BenchError("cannot connect to \(path): \(reason)")
+        }
+        return descriptor
+    }
+
+    /// Writes every byte of `bytes` (retrying short writes).
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(BenchError) {
+        let failure = bytes.withUnsafeBytes { raw -> Int32 in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += written
+            }
+            return 0
+        }
+        if failure != 0 { throw BenchError("write: \(String(cString: strerror(failure)))") }
+    }
+
+    /// Reads exactly `count` bytes into the start of `buffer`.
+    static func readExactly(_ descriptor: Int32, into buffer: inout [UInt8], count: Int) throws(BenchError) {
+        let failure = buffer.withUnsafeMutableBytes { raw -> Int32 in
+            var offset = 0
+            while offset < count {
+                let got = read(descriptor, raw.baseAddress! + offset, count - offset)
+                if got == 0 { return -1 }
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += got
+            }
+            return 0
+        }
+        if failure == -1 { throw BenchError("the peer closed the connection") }
+        if failure != 0 { throw BenchError("read: \(String(cString: strerror(failure)))") }
+    }
+
+    /// Runs `body` on a new thread and returns its result.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: body()) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+}
+
+/// A bench failure with its message.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
