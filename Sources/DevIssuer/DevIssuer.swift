@@ -181,6 +181,15 @@ public final class DevIssuer: Sendable {
     /// Forgets the request log.
     public func clearLog() { state.withLock { $0.log.removeAll() } }
 
+    /// Whether requests are recorded in ``requestLog`` (on by default; turn it off for long runs under load).
+    public var logsRequests: Bool {
+        get { state.withLock { $0.logsRequests } }
+        set { state.withLock { $0.logsRequests = newValue } }
+    }
+
+    /// The names of every issuer.
+    public var issuerNames: [String] { state.withLock { Array($0.issuers.keys) } }
+
     /// Filler bytes of oversized bodies actually written to sockets.
     public var fillerBytesSent: Int { fillerBytes.withLock { $0 } }
 

@@ -27,10 +27,13 @@ struct DevIssuerState {
     var documents: [String: Document] = [:]
     var faults: [String: [FaultRule]] = [:]
     var log: [DevRequestRecord] = []
+    /// Whether requests are recorded in `log` (off for long runs under load, where it would only grow).
+    var logsRequests = true
 
     /// The response to one request.
     mutating func respond(method: String, path: String, headers: [String: String]) -> DevResponse {
         let response = route(method: method, path: path, headers: headers)
+        guard logsRequests else { return response }
         log.append(
             DevRequestRecord(
                 method: method, path: path, ifNoneMatch: headers["if-none-match"],

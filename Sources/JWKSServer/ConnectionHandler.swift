@@ -23,7 +23,10 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
     private var tasks: [UInt32: Task<Void, Never>] = [:]
     private var peer: PeerCredentials?
     private let readPeerCredentials: Bool
+    /// The one idle timer; it is not re-armed per call, it checks `idleSince` when it fires.
     private var idleTimer: Scheduled<Void>?
+    /// When the connection last became idle (no call in flight); nil while calls are in flight.
+    private var idleSince: NIODeadline?
     private var closed = false
 
     /// Creates a handler.
@@ -143,7 +146,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
                 context: context)
             return
         }
-        idleTimer?.cancel()
+        idleSince = nil
         var payload = frame.payload
         if frame.flags.contains(.compressed) {
             do {
@@ -333,11 +336,24 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
         context.close(promise: nil)
     }
 
+    /// Notes that the connection may have become idle. Costs a clock read per call, not a timer: the one
+    /// timer is armed only when none is pending, and when it fires it re-arms for the remaining time.
     private func armIdleTimer(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        guard settings.idleTimeout > .zero, machine.isIdle, !machine.isClosing else { return }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.idleTimeout)) {
-            guard self.machine.isIdle, !self.closed else { return }
+        guard settings.idleTimeout > .zero, machine.isIdle, !machine.isClosing, !closed else { return }
+        let now = context.eventLoop.now
+        idleSince = now
+        if idleTimer == nil { scheduleIdleCheck(at: now + TimeAmount(settings.idleTimeout), context: context) }
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.idleTimer = nil
+            guard !self.closed, !self.machine.isClosing, self.machine.isIdle, let since = self.idleSince else { return }
+            let expiry = since + TimeAmount(self.settings.idleTimeout)
+            guard context.eventLoop.now >= expiry else {
+                self.scheduleIdleCheck(at: expiry, context: context)
+                return
+            }
             self.machine.startClosing()
             self.write(.goaway(.ok, reason: "idle for \(self.settings.idleTimeout)"), context: context)
             context.flush()

@@ -98,27 +98,29 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
         let tenant = try readableTenant(request.tenant, peer: peer)
         let alg = request.alg.isEmpty ? nil : request.alg
         let now = engine.clock.now
-        let entries: [ProviderEntry<C>]
-        if request.provider.isEmpty {
-            entries = tenant.providers
-        } else {
-            guard let entry = tenant.providers.first(where: { $0.key.provider == request.provider }) else {
-                throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
-            }
-            entries = [entry]
-        }
         var hadKeys = false
-        for entry in entries {
+        /// The prepared reply from one provider's published snapshot, when it has the kid.
+        func hit(_ entry: ProviderEntry<C>) -> ByteBuffer? {
             let snapshot = entry.snapshot
             guard let standing = snapshot.standing(at: now), standing != .expired,
                 let prepared = snapshot.attachment as? PreparedReplies
-            else { continue }
+            else { return nil }
             hadKeys = true
-            guard let reply = prepared.key(kid: request.kid, alg: alg, stale: standing == .stale) else { continue }
-            metrics.hit(stale: standing == .stale)
-            return .reply(.ok(reply))
+            guard let reply = prepared.key(kid: request.kid, alg: alg, stale: standing == .stale) else { return nil }
+            self.metrics.hit(stale: standing == .stale)
+            return reply
         }
-        if hadKeys { metrics.kidMiss() }
+        if request.provider.isEmpty {
+            for entry in tenant.providers {
+                if let reply = hit(entry) { return .reply(.ok(reply)) }
+            }
+        } else {
+            guard let entry = tenant.provider(request.provider) else {
+                throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
+            }
+            if let reply = hit(entry) { return .reply(.ok(reply)) }
+        }
+        if hadKeys { self.metrics.kidMiss() }
         let metrics = self.metrics
         let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
         let deadline = now.advanced(by: timeout)
@@ -144,7 +146,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     private func getKeySet(_ request: Jwksd_V1_GetKeySetRequest, peer: PeerCredentials?) throws(ServerError) -> Reply {
         let tenant = try readableTenant(request.tenant, peer: peer)
         guard !request.provider.isEmpty else { throw ServerError(.invalidArgument, "GetKeySet needs a provider") }
-        guard let entry = tenant.providers.first(where: { $0.key.provider == request.provider }) else {
+        guard let entry = tenant.provider(request.provider) else {
             throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
         }
         let snapshot = entry.snapshot
@@ -190,7 +192,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     private func refresh(_ request: Jwksd_V1_RefreshRequest, peer: PeerCredentials?) throws(ServerError) -> Dispatch {
         try requireAdmin(peer, method: .refresh)
         let tenant = try readableTenant(request.tenant, peer: nil, checkPermission: false)
-        if !request.provider.isEmpty, !tenant.providers.contains(where: { $0.key.provider == request.provider }) {
+        if !request.provider.isEmpty, tenant.provider(request.provider) == nil {
             throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
         }
         let timeout = request.timeoutMs == 0 ? settings.defaultRefreshTimeout : .milliseconds(Int64(request.timeoutMs))
@@ -237,10 +239,10 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     }
 
     private func readableTenant(_ id: String, peer: PeerCredentials?, checkPermission: Bool = true) throws(ServerError)
-        -> (config: TenantConfig, providers: [ProviderEntry<C>])
+        -> TenantRoute<C>
     {
         guard !id.isEmpty else { throw ServerError(.invalidArgument, "the request needs a tenant") }
-        guard let tenant = engine.tenant(id) else { throw ServerError(.notFound, "unknown tenant \"\(id)\"") }
+        guard let tenant = engine.route(id) else { throw ServerError(.notFound, "unknown tenant \"\(id)\"") }
         if checkPermission, !Self.mayRead(tenant.config, peer: peer) {
             let who = peer.map { "uid \($0.uid) gid \($0.gid)" } ?? "an unidentified peer"
             throw ServerError(.permissionDenied, "\(who) may not read tenant \"\(id)\"")

@@ -11,7 +11,7 @@ struct JWKSD: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, CheckCommand.self, GetCommand.self, KeysCommand.self, StatusCommand.self,
             RefreshCommand.self, ReloadCommand.self, WatchCommand.self, HealthCommand.self, BenchCommand.self,
-            DemoCommand.self,
+            DemoCommand.self, DevIssuerCommand.self,
         ]
     )
 }

@@ -5,8 +5,8 @@ import Synchronization
 /// The cache engine: one ``ProviderEntry`` per configured provider, a shared ``RefreshScheduler``, a global
 /// ``FetchLimiter``, and lookups by (tenant, provider, kid).
 public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
-    /// The providers of one tenant, in config order.
-    struct TenantEntries: Sendable {
+    /// The providers of one tenant while a registry is being built.
+    struct TenantEntries {
         var tenant: TenantConfig
         var providers: [ProviderEntry<C>]
         var byID: [String: ProviderEntry<C>]
@@ -15,11 +15,13 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     /// The registry readers see: immutable, swapped atomically.
     final class Registry: Sendable, AtomicReference {
         let config: JWKSDConfig
-        let tenants: [String: TenantEntries]
+        let tenants: [String: TenantRoute<C>]
 
         init(config: JWKSDConfig, tenants: [String: TenantEntries]) {
             self.config = config
-            self.tenants = tenants
+            self.tenants = tenants.mapValues {
+                TenantRoute(config: $0.tenant, providers: $0.providers, byID: $0.byID)
+            }
         }
     }
 
@@ -202,7 +204,12 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
 
     /// A tenant's configuration and providers in config order.
     public func tenant(_ id: String) -> (config: TenantConfig, providers: [ProviderEntry<C>])? {
-        registry.load(ordering: .acquiring).tenants[id].map { ($0.tenant, $0.providers) }
+        registry.load(ordering: .acquiring).tenants[id].map { ($0.config, $0.providers) }
+    }
+
+    /// A tenant's route for the read path: its configuration and providers behind one reference.
+    public func route(_ id: String) -> TenantRoute<C>? {
+        registry.load(ordering: .acquiring).tenants[id]
     }
 
     /// Looks up keys by kid in one provider, or (with `provider` nil) in the tenant's providers in config order.

@@ -280,7 +280,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         let machine = state.machine
         let record = machine.record
         let previous = current.load(ordering: .relaxed)
-        let attachment: (any Sendable)?
+        let attachment: (any AnyObject & Sendable)?
         if let prepare {
             // Re-encode only when the keys or their instants changed; an error-only update keeps the replies.
             attachment =
