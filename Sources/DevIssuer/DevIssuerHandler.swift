@@ -26,7 +26,8 @@ final class DevIssuerHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.head = nil
             var fields: [String: String] = [:]
             for field in head.headers { fields[field.name.lowercased()] = field.value }
-            let response = issuer.respond(method: head.method.rawValue, path: head.uri, headers: fields)
+            let response = issuer.respond(
+                method: head.method.rawValue, path: String(head.uri.prefix { $0 != "?" }), headers: fields)
             perform(response, context: context, keepAlive: head.isKeepAlive)
         }
     }

@@ -24,6 +24,8 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     public let settings: ServerSettings
     /// Request, hit, miss and stale counters.
     public let metrics: ServerMetrics
+    /// The engine's non-generic read path.
+    private let readIndex: ReadIndex
     let hooks: any AdminHooks
 
     /// Creates a dispatcher.
@@ -35,6 +37,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
         self.settings = settings
         self.hooks = hooks
         self.metrics = metrics
+        self.readIndex = engine.readIndex
     }
 
     /// Dispatches one decoded request.
@@ -97,12 +100,12 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
         guard !request.kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
         let tenant = try readableTenant(request.tenant, peer: peer)
         let alg = request.alg.isEmpty ? nil : request.alg
-        let now = engine.clock.now
+        let now = readIndex.nowTicks()
         var hadKeys = false
         /// The prepared reply from one provider's published snapshot, when it has the kid.
-        func hit(_ entry: ProviderEntry<C>) -> ByteBuffer? {
+        func hit(_ entry: ReadProvider) -> ByteBuffer? {
             let snapshot = entry.snapshot
-            guard let standing = snapshot.standing(at: now), standing != .expired,
+            guard let standing = snapshot.standing(atTicks: now), standing != .expired,
                 let prepared = snapshot.attachment as? PreparedReplies
             else { return nil }
             hadKeys = true
@@ -123,8 +126,8 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
         if hadKeys { self.metrics.kidMiss() }
         let metrics = self.metrics
         let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
-        let deadline = now.advanced(by: timeout)
         let engine = self.engine
+        let deadline = engine.clock.now.advanced(by: timeout)
         let provider = request.provider.isEmpty ? nil : request.provider
         let tenantID = request.tenant
         let kid = request.kid
@@ -150,11 +153,12 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
             throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
         }
         let snapshot = entry.snapshot
-        guard let standing = snapshot.standing(at: engine.clock.now), standing != .expired,
+        guard let standing = snapshot.standing(atTicks: readIndex.nowTicks()), standing != .expired,
             let prepared = snapshot.attachment as? PreparedReplies
         else {
+            let lastError = engine.entry(tenant: request.tenant, provider: request.provider)?.snapshot.lastError
             throw StatusMapping.error(
-                for: LookupOutcome<C.Instant>.unavailable(entry.key, snapshot.lastError), tenant: request.tenant,
+                for: LookupOutcome<C.Instant>.unavailable(entry.key, lastError), tenant: request.tenant,
                 provider: request.provider)
         }
         let stale = standing == .stale
@@ -239,10 +243,10 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     }
 
     private func readableTenant(_ id: String, peer: PeerCredentials?, checkPermission: Bool = true) throws(ServerError)
-        -> TenantRoute<C>
+        -> ReadIndex.Tenant
     {
         guard !id.isEmpty else { throw ServerError(.invalidArgument, "the request needs a tenant") }
-        guard let tenant = engine.route(id) else { throw ServerError(.notFound, "unknown tenant \"\(id)\"") }
+        guard let tenant = readIndex.tenant(id) else { throw ServerError(.notFound, "unknown tenant \"\(id)\"") }
         if checkPermission, !Self.mayRead(tenant.config, peer: peer) {
             let who = peer.map { "uid \($0.uid) gid \($0.gid)" } ?? "an unidentified peer"
             throw ServerError(.permissionDenied, "\(who) may not read tenant \"\(id)\"")

@@ -45,7 +45,8 @@ struct DevIssuerCommand: AsyncParsableCommand {
         let names = (0..<issuers).map { "\(prefix)\($0)" }
         for name in names { issuer.addIssuer(name, kinds: kinds, maxAge: maxAge) }
         if let writeConfig {
-            try registry(names: names, base: issuer.baseURL).write(toFile: writeConfig, atomically: true, encoding: .utf8)
+            try registry(names: names, base: issuer.baseURL).write(
+                toFile: writeConfig, atomically: true, encoding: .utf8)
         }
         print("dev-issuer: \(issuers) issuers at \(issuer.baseURL)/\(prefix)N (keys: \(keys), max-age \(maxAge)s)")
         if let writeConfig { print("registry written to \(writeConfig)") }

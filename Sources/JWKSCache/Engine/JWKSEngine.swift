@@ -5,8 +5,8 @@ import Synchronization
 /// The cache engine: one ``ProviderEntry`` per configured provider, a shared ``RefreshScheduler``, a global
 /// ``FetchLimiter``, and lookups by (tenant, provider, kid).
 public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
-    /// The providers of one tenant while a registry is being built.
-    struct TenantEntries {
+    /// The providers of one tenant, in config order.
+    struct TenantEntries: Sendable {
         var tenant: TenantConfig
         var providers: [ProviderEntry<C>]
         var byID: [String: ProviderEntry<C>]
@@ -15,13 +15,11 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     /// The registry readers see: immutable, swapped atomically.
     final class Registry: Sendable, AtomicReference {
         let config: JWKSDConfig
-        let tenants: [String: TenantRoute<C>]
+        let tenants: [String: TenantEntries]
 
         init(config: JWKSDConfig, tenants: [String: TenantEntries]) {
             self.config = config
-            self.tenants = tenants.mapValues {
-                TenantRoute(config: $0.tenant, providers: $0.providers, byID: $0.byID)
-            }
+            self.tenants = tenants
         }
     }
 
@@ -33,6 +31,9 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     public let limiter: FetchLimiter
     /// Refresh counters, fetch durations and per-provider gauges.
     public let metrics: EngineMetrics
+    /// The registry for the hot read path (not generic; swapped with every registry change).
+    public let readIndex: ReadIndex
+    private let ticks: @Sendable (C.Instant) -> Int64
     private let registry: ManagedAtomic<Registry>
     private let hub = EventHub()
     private let fetcher: HTTPFetcher
@@ -62,6 +63,13 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ) {
         self.clock = clock
         self.metrics = metrics
+        let epoch = clock.now
+        let ticks: @Sendable (C.Instant) -> Int64 = { instant in
+            let (seconds, attoseconds) = epoch.duration(to: instant).components
+            return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+        }
+        self.ticks = ticks
+        self.readIndex = ReadIndex(now: { ticks(clock.now) })
         self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
         self.fetcher = HTTPFetcher(transport: transport, userAgent: userAgent)
         self.makeGenerator = makeGenerator
@@ -84,6 +92,12 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             tenants[tenant.id] = entries
         }
         registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
+        publishReadIndex(config: config, tenants: tenants)
+    }
+
+    private func publishReadIndex(config: JWKSDConfig, tenants: [String: TenantEntries]) {
+        readIndex.publish(
+            tenants.mapValues { ReadIndex.Tenant(config: $0.tenant, providers: $0.providers.map(\.reader)) })
     }
 
     private func makeEntry(
@@ -95,7 +109,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
         return ProviderEntry(
             key: ProviderKey(tenant: tenant, provider: provider.id), config: provider,
             source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
-            generator: makeGenerator(), prepare: prepare, restoring: record,
+            generator: makeGenerator(), prepare: prepare, restoring: record, ticks: ticks,
             emit: { event in
                 metrics.record(event)
                 hub.emit(event)
@@ -167,6 +181,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             let removed = old.tenants.values.flatMap(\.providers).filter { !kept.contains($0.key) }
             summary.removed = removed.count
             registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
+            publishReadIndex(config: config, tenants: tenants)
             for entry in replaced { entry.remove(announce: false) }
             for entry in removed { entry.remove() }
             for entry in started { entry.start() }
@@ -204,12 +219,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
 
     /// A tenant's configuration and providers in config order.
     public func tenant(_ id: String) -> (config: TenantConfig, providers: [ProviderEntry<C>])? {
-        registry.load(ordering: .acquiring).tenants[id].map { ($0.config, $0.providers) }
-    }
-
-    /// A tenant's route for the read path: its configuration and providers behind one reference.
-    public func route(_ id: String) -> TenantRoute<C>? {
-        registry.load(ordering: .acquiring).tenants[id]
+        registry.load(ordering: .acquiring).tenants[id].map { ($0.tenant, $0.providers) }
     }
 
     /// Looks up keys by kid in one provider, or (with `provider` nil) in the tenant's providers in config order.

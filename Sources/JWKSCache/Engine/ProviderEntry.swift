@@ -39,6 +39,9 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     private let prepare: SnapshotPreparer<Instant>?
     private let state: Mutex<DriverState>
     private let current: ManagedAtomic<ProviderSnapshot<Instant>>
+    /// The provider on the non-generic read path (published together with ``snapshot``).
+    public let reader: ReadProvider
+    private let ticks: @Sendable (Instant) -> Int64
 
     /// Creates a driver in `empty`; call ``start()`` to begin loading.
     /// - Parameters:
@@ -52,12 +55,13 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - prepare: builds the snapshot's attachment (encoded replies) at publication time.
     ///   - record: keys to start with (a reload that changed only the policy, or a warm restart); the
     ///     refresh is planned from them with this provider's policy.
+    ///   - ticks: converts the clock's instants to the read path's ticks (``ReadIndex/nowTicks()``).
     ///   - emit: receives every event.
     public init(
         key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
         scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
         prepare: SnapshotPreparer<Instant>? = nil, restoring record: KeySetRecord<Instant>? = nil,
-        emit: @escaping @Sendable (EngineEvent) -> Void
+        ticks: @escaping @Sendable (Instant) -> Int64, emit: @escaping @Sendable (EngineEvent) -> Void
     ) {
         self.key = key
         self.config = config
@@ -71,10 +75,23 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             record.map { ProviderStateMachine(policy: config.policy, restoring: $0, now: clock.now) }
             ?? ProviderStateMachine(policy: config.policy)
         self.state = Mutex(DriverState(machine: machine, generator: generator))
+        let attachment = record.flatMap { prepare?(key, $0) }
         self.current = ManagedAtomic(
             ProviderSnapshot(
                 key: key, record: record, lastError: nil, consecutiveFailures: 0, generation: 0,
-                attachment: record.flatMap { prepare?(key, $0) }))
+                attachment: attachment))
+        self.ticks = ticks
+        self.reader = ReadProvider(key: key, snapshot: Self.readSnapshot(record, attachment: attachment, ticks: ticks))
+    }
+
+    private static func readSnapshot(
+        _ record: KeySetRecord<Instant>?, attachment: (any AnyObject & Sendable)?,
+        ticks: @Sendable (Instant) -> Int64
+    ) -> ReadSnapshot {
+        guard let record else { return .empty }
+        return ReadSnapshot(
+            attachment: attachment, hasKeys: true, freshUntil: ticks(record.expiresAt),
+            staleUntil: ticks(record.staleUntil))
     }
 
     // MARK: - Reading
@@ -293,6 +310,9 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                 key: key, record: record, lastError: machine.lastError,
                 consecutiveFailures: machine.failures, generation: state.published, attachment: attachment),
             ordering: .releasing)
+        if previous.record != record || previous.attachment !== attachment {
+            reader.publish(Self.readSnapshot(record, attachment: attachment, ticks: ticks))
+        }
     }
 
     /// Waits until a fetch completes after `generation`, or until `deadline`.

@@ -1,0 +1,21 @@
+import Atomics
+
+/// One provider on the read path: its key and an atomically swapped ``ReadSnapshot``.
+public final class ReadProvider: Sendable {
+    /// The provider.
+    public let key: ProviderKey
+    private let current: ManagedAtomic<ReadSnapshot>
+
+    init(key: ProviderKey, snapshot: ReadSnapshot) {
+        self.key = key
+        self.current = ManagedAtomic(snapshot)
+    }
+
+    /// The published snapshot: one atomic load.
+    @inline(__always)
+    public var snapshot: ReadSnapshot { current.load(ordering: .acquiring) }
+
+    func publish(_ snapshot: ReadSnapshot) {
+        current.store(snapshot, ordering: .releasing)
+    }
+}

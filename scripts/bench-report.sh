@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Reproduces the figures in BENCHMARKS.md on this machine (release build; daemon, DevIssuer, Redis and the
+# bench on the same host). Takes ~6 minutes after the build. Needs redis-server/redis-benchmark for the
+# comparison (apt-get install redis-server); skips that part when they are missing.
+#   scripts/bench-report.sh [SECONDS_PER_RUN]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+scripts/install-deps.sh
+swift build -c release --scratch-path .build-release --product jwksd
+jwksd="$(pwd)/.build-release/release/jwksd"
+work="$(mktemp -d /tmp/jwksd-bench-XXXXXX)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export JWKSD_SOCKET="$work/jwksd.sock"
+fixtures="$(pwd)/Tests/JWKSTests/Fixtures"
+
+wait_healthy() { for _ in $(seq 1 600); do "$jwksd" health >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon not healthy" >&2; return 1; }
+rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+echo "# jwksd bench report: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r)"
+echo "## Lookups (3 DevIssuer providers + two file providers)"
+"$jwksd" dev-issuer --issuers 3 --port 0 --keys p256,ed25519 --write-config "$work/small.yaml" \
+    --socket "$work/jwksd.sock" >"$work/issuer.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/small.yaml" ] && break; sleep 0.1; done
+cat >>"$work/small.yaml" <<YAML
+  sets:
+    providers:
+      microsoft: { file: "$(pwd)/Tests/JWKSServerTests/Fixtures/microsoft-jwks.json" }
+      google: { file: "$fixtures/google-jwks-v3-2026-08-12.json" }
+YAML
+sed -i 's/^server:$/server:\n  compress_min_bytes: 4096/' "$work/small.yaml"
+"$jwksd" serve --config "$work/small.yaml" --log-level error &
+daemon=$!
+pids+=($daemon)
+wait_healthy
+key=(--tenant t0 --provider p0 --kid p0-0)
+echo "### GetKey, one connection, with the floor"
+"$jwksd" bench "${key[@]}" --duration "${seconds}s" --floor
+echo "### GetKey, 16 connections"
+"$jwksd" bench "${key[@]}" --duration "${seconds}s" --connections 16
+echo "### GetKey, 16 connections x pipeline 16"
+"$jwksd" bench "${key[@]}" --duration "${seconds}s" --connections 16 --pipeline 16
+echo "### GetKeySet: Microsoft 15 KB compressed vs Google 2 KB plain, one connection"
+"$jwksd" bench --method get-key-set --tenant sets --provider microsoft --compressed --duration "${seconds}s"
+"$jwksd" bench --method get-key-set --tenant sets --provider google --duration "${seconds}s"
+echo "daemon RSS: $(rss_mb "$daemon") MB"
+kill "$daemon"; wait "$daemon" 2>/dev/null || true
+
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+    echo "## Redis $(redis-server --version | awk '{print $3}') GET of a 2 KB value over a Unix socket"
+    redis-server --port 0 --unixsocket "$work/redis.sock" --save "" --appendonly no --daemonize no \
+        >"$work/redis.log" 2>&1 &
+    pids+=($!)
+    sleep 0.5
+    requests=$((seconds * 30000))
+    for args in "-c 1" "-c 16" "-c 16 -P 16"; do
+        echo "### redis-benchmark -t get -d 2048 $args"
+        # shellcheck disable=SC2086
+        redis-benchmark -s "$work/redis.sock" -t get -d 2048 -n "$requests" $args -q --precision 1 2>&1 | tail -n 3
+        # shellcheck disable=SC2086
+        redis-benchmark -s "$work/redis.sock" -t get -d 2048 -n "$requests" $args 2>&1 |
+            grep -A 2 "Summary" | tail -n 2 || true
+    done
+fi
+
+echo "## 10,000 providers served by a DevIssuer"
+"$jwksd" dev-issuer --issuers 10000 --port 0 --keys p256 --max-age 600 --write-config "$work/10k.yaml" \
+    --socket "$work/jwksd.sock" >"$work/issuer10k.log" 2>&1 &
+issuer=$!
+pids+=($issuer)
+for _ in $(seq 1 300); do [ -s "$work/10k.yaml" ] && break; sleep 0.1; done
+start=$(date +%s.%N)
+"$jwksd" serve --config "$work/10k.yaml" --log-level error &
+daemon=$!
+pids+=($daemon)
+wait_healthy
+loaded=$(echo "$(date +%s.%N) - $start" | bc)
+echo "all 10,000 providers loaded (health serving) after ${loaded}s; daemon RSS $(rss_mb "$daemon") MB"
+echo "### quiet: GetKey over all 10,000 kids, 16 connections"
+"$jwksd" bench --mix all --duration "${seconds}s" --connections 16
+echo "### reload of the 10,000-provider file (100 providers changed) while bench runs"
+"$jwksd" bench --mix all --duration "$((seconds + 5))s" --connections 16 >"$work/reload-bench.txt" &
+bench=$!
+sleep 3
+sed -i 's|/p\([0-9]*\)00/jwks|/p\100/jwks?v=2|' "$work/10k.yaml"
+before=$(date +%s.%N)
+"$jwksd" reload
+echo "reload RPC answered after $(echo "$(date +%s.%N) - $before" | bc)s"
+wait "$bench"
+cat "$work/reload-bench.txt"
+echo "daemon RSS after reload: $(rss_mb "$daemon") MB"
+
+echo "### rotation storm: every issuer rotates every 5s with max-age 5s (all 10,000 providers refetch)"
+kill "$issuer"; wait "$issuer" 2>/dev/null || true
+port=$(grep -o '127.0.0.1:[0-9]*' "$work/10k.yaml" | head -n 1 | cut -d: -f2)
+"$jwksd" dev-issuer --issuers 10000 --port "$port" --keys p256 --max-age 5 --rotate-every 5s \
+    >"$work/issuer-storm.log" 2>&1 &
+pids+=($!)
+sleep "$((seconds > 10 ? 10 : seconds))"
+"$jwksd" bench --mix all --duration "${seconds}s" --connections 16
+"$jwksd" bench --tenant t0 --provider p0 --kid p0-0 --duration "${seconds}s"
+echo "refreshes so far:"
+"$jwksd" status --json | grep -o '"lastRefresh":[0-9]*' | wc -l
