@@ -56,13 +56,11 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
     pids+=($!)
     sleep 0.5
     requests=$((seconds * 30000))
+    echo "(CSV: test, requests/s, avg, min, p50, p95, p99, max latency in ms)"
     for args in "-c 1" "-c 16" "-c 16 -P 16"; do
         echo "### redis-benchmark -t get -d 2048 $args"
         # shellcheck disable=SC2086
-        redis-benchmark -s "$work/redis.sock" -t get -d 2048 -n "$requests" $args -q --precision 1 2>&1 | tail -n 3
-        # shellcheck disable=SC2086
-        redis-benchmark -s "$work/redis.sock" -t get -d 2048 -n "$requests" $args 2>&1 |
-            grep -A 2 "Summary" | tail -n 2 || true
+        redis-benchmark -s "$work/redis.sock" -t get -d 2048 -n "$requests" $args --csv | tail -n 1
     done
 fi
 
@@ -95,7 +93,7 @@ echo "daemon RSS after reload: $(rss_mb "$daemon") MB"
 
 echo "### rotation storm: every issuer rotates every 5s with max-age 5s (all 10,000 providers refetch)"
 kill "$issuer"; wait "$issuer" 2>/dev/null || true
-port=$(grep -o '127.0.0.1:[0-9]*' "$work/10k.yaml" | head -n 1 | cut -d: -f2)
+port=$(awk -F'127.0.0.1:' 'NF > 1 { split($2, part, "/"); print part[1]; exit }' "$work/10k.yaml")
 "$jwksd" dev-issuer --issuers 10000 --port "$port" --keys p256 --max-age 5 --rotate-every 5s \
     >"$work/issuer-storm.log" 2>&1 &
 pids+=($!)
@@ -103,4 +101,4 @@ sleep "$((seconds > 10 ? 10 : seconds))"
 "$jwksd" bench --mix all --duration "${seconds}s" --connections 16
 "$jwksd" bench --tenant t0 --provider p0 --kid p0-0 --duration "${seconds}s"
 echo "refreshes so far:"
-"$jwksd" status --json | grep -o '"lastRefresh":[0-9]*' | wc -l
+"$jwksd" status --json | tr ',' '\n' | grep -c '"lastRefresh"' || true

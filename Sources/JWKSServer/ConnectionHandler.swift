@@ -306,8 +306,20 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
             context: context)
     }
 
+    /// Payloads at least this large go out as buffers of their own after the header (gathered by writev)
+    /// instead of being copied behind it.
+    private var gatherThreshold: Int { 1_024 }
+
     private func write(_ frame: Frame, context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: Frame.headerBytes + frame.payload.readableBytes)
+        let payloadBytes = frame.payload.readableBytes
+        if payloadBytes >= gatherThreshold {
+            var header = context.channel.allocator.buffer(capacity: Frame.headerBytes)
+            header.writeFrameHeader(frame)
+            context.write(wrapOutboundOut(header), promise: nil)
+            context.write(wrapOutboundOut(frame.payload), promise: nil)
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: Frame.headerBytes + payloadBytes)
         buffer.writeFrame(frame)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }

@@ -78,6 +78,14 @@ extension ByteBuffer {
     /// - Returns: the bytes written.
     @discardableResult
     public mutating func writeFrame(_ frame: Frame) -> Int {
+        writeFrameHeader(frame) + writeImmutableBuffer(frame.payload)
+    }
+
+    /// Writes only the 12-byte header of `frame` (its length field counts the payload), for senders that
+    /// write the payload as a buffer of its own (no copy of a large prebuilt payload).
+    /// - Returns: the bytes written (12).
+    @discardableResult
+    public mutating func writeFrameHeader(_ frame: Frame) -> Int {
         let length = UInt32(Frame.headerBytesAfterLength + frame.payload.readableBytes)
         var written = writeInteger(length)
         written += writeInteger(Frame.version)
@@ -85,7 +93,6 @@ extension ByteBuffer {
         written += writeInteger(frame.flags.rawValue)
         written += writeInteger(frame.code)
         written += writeInteger(frame.callID)
-        written += writeImmutableBuffer(frame.payload)
         return written
     }
 }

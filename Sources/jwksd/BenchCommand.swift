@@ -23,8 +23,9 @@ struct BenchCommand: AsyncParsableCommand {
               jwksd bench --method health --requests 100000
               jwksd bench --tenant acme --provider idp --kid acme-1 --floor --duration 10s
 
-            The bench's connections are threads with blocking sockets that do no protobuf work, so the figures
-            are the daemon's. --floor runs, in the same process right after, a ping-pong between two threads
+            The bench's connections are non-blocking sockets driven by --threads poll loops (1 by default, like
+            redis-benchmark) that do no protobuf work and allocate nothing per call, so the figures are the
+            daemon's. --floor runs, in the same process right after, a ping-pong between two threads
             over a socketpair with the same request and reply sizes, one call at a time: the machine's limit.
             """)
 
@@ -37,6 +38,7 @@ struct BenchCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @Option(help: "Connections to open.") var connections = 1
     @Option(help: "Calls in flight per connection.") var pipeline = 1
+    @Option(help: "Client threads driving the connections (poll-based, like redis-benchmark).") var threads = 1
     @Option(help: "How long to measure, e.g. 10s (ignored with --requests).") var duration = "5s"
     @Option(help: "Stop after this many measured requests instead of after --duration.") var requests: Int?
     @Option(help: "Unmeasured run before measuring.") var warmup = "1s"
@@ -52,8 +54,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        guard connections >= 1, pipeline >= 1 else {
-            throw ValidationError("--connections and --pipeline must be at least 1")
+        guard connections >= 1, pipeline >= 1, threads >= 1 else {
+            throw ValidationError("--connections, --pipeline and --threads must be at least 1")
         }
         guard (0...1).contains(missRatio) else { throw ValidationError("--miss-ratio must be between 0 and 1") }
         if method != .health, mix == nil, tenant == nil {
@@ -78,7 +80,7 @@ struct BenchCommand: AsyncParsableCommand {
             socketPath: client.socketPath,
             method: method == .getKey ? .getKey : method == .getKeySet ? .getKeySet : .health,
             targets: targets, connections: connections, pipeline: pipeline,
-            flags: compressed ? .acceptCompressed : [], timeout: timeout)
+            flags: compressed ? .acceptCompressed : [], timeout: timeout, threads: threads)
         let measured = try DurationText.parse(duration)
         let warmupDuration = try DurationText.parse(warmup)
         let report: BenchReport

@@ -4,7 +4,8 @@ import JWKSWire
 import NIOCore
 import Synchronization
 
-/// One measurement: `connections` threads, each a ``BenchConnection`` keeping `pipeline` calls in flight.
+/// One measurement: `connections` connections keeping `pipeline` calls in flight each, driven by `threads`
+/// ``BenchDriver`` threads (connections are spread over them).
 struct BenchRun: Sendable {
     let socketPath: String
     let method: Method
@@ -14,6 +15,8 @@ struct BenchRun: Sendable {
     let flags: FrameFlags
     /// How long a connection waits for a reply before the run fails.
     var timeout: Duration = .seconds(5)
+    /// Client threads.
+    var threads = 1
 
     /// The targets as complete REQUEST frames (call id 0; each send patches it).
     var frames: [[UInt8]] {
@@ -34,12 +37,16 @@ struct BenchRun: Sendable {
             requests == nil
             ? start + UInt64(duration.components.seconds) * 1_000_000_000
                 + UInt64(duration.components.attoseconds / 1_000_000_000) : UInt64.max
+        let threadCount = max(1, min(threads, connections))
         let results = await withTaskGroup(of: Result<BenchReport, BenchError>.self) { group in
-            for connection in 0..<connections {
-                let loop = BenchConnection(
-                    socketPath: socketPath, frames: frames, pipeline: pipeline, firstTarget: connection * pipeline,
-                    budget: budget, deadline: deadline, timeout: timeout)
-                group.addTask { await BenchSocket.onThread { loop.run() } }
+            var first = 0
+            for thread in 0..<threadCount {
+                let count = connections / threadCount + (thread < connections % threadCount ? 1 : 0)
+                let driver = BenchDriver(
+                    socketPath: socketPath, frames: frames, connections: count, firstConnection: first,
+                    pipeline: pipeline, budget: budget, deadline: deadline, timeout: timeout)
+                first += count
+                group.addTask { await BenchSocket.onThread { driver.run() } }
             }
             var results: [Result<BenchReport, BenchError>] = []
             for await result in group { results.append(result) }

@@ -1,0 +1,165 @@
+import JWKSWire
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One bench thread driving several connections with poll(2), the way redis-benchmark drives Redis: each
+/// connection keeps `pipeline` calls in flight (one call id per pipeline slot); when replies arrive their
+/// latencies are recorded and the slots' next requests go out, batched per read. The client does no protobuf
+/// work and allocates nothing per call, and one thread (by default) leaves the cores to the daemon.
+struct BenchDriver: Sendable {
+    let socketPath: String
+    /// Complete REQUEST frames; bytes 8..<12 (the call id) are overwritten per send.
+    let frames: [[UInt8]]
+    /// How many connections this thread drives, and the index of its first one (spreads the targets).
+    let connections: Int
+    let firstConnection: Int
+    let pipeline: Int
+    let budget: BenchBudget
+    /// Monotonic nanoseconds after which no new call starts.
+    let deadline: UInt64
+    /// How long to wait for any reply before the run fails.
+    let timeout: Duration
+
+    /// One connection's state, confined to the driver's thread.
+    private final class Connection {
+        let descriptor: Int32
+        var sentAt: [UInt64]
+        var target: Int
+        var inFlight = 0
+        var incoming: [UInt8] = Array(repeating: 0, count: 1 << 20)
+        var filled = 0
+        var outgoing: [UInt8] = []
+        var written = 0
+
+        init(descriptor: Int32, pipeline: Int, target: Int) {
+            self.descriptor = descriptor
+            self.sentAt = Array(repeating: 0, count: pipeline)
+            self.target = target
+        }
+    }
+
+    /// Runs until the budget or the deadline ends and every call in flight is answered.
+    func run() -> Result<BenchReport, BenchError> {
+        var report = BenchReport()
+        var open: [Connection] = []
+        defer { for connection in open { close(connection.descriptor) } }
+        do throws(BenchError) {
+            for index in 0..<connections {
+                let descriptor = try BenchSocket.connect(socketPath, timeout: timeout)
+                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+                let connection = Connection(
+                    descriptor: descriptor, pipeline: pipeline,
+                    target: ((firstConnection + index) * pipeline) % frames.count)
+                open.append(connection)
+                for slot in 0..<pipeline where budget.take() { enqueue(connection, slot: slot) }
+                try flush(connection)
+            }
+            var polls = open.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            let timeoutMilliseconds = Int32(timeout.components.seconds * 1_000 + 1)
+            while open.contains(where: { $0.inFlight > 0 }) {
+                for index in polls.indices {
+                    polls[index].events =
+                        Int16(POLLIN) | (open[index].written < open[index].outgoing.count ? Int16(POLLOUT) : 0)
+                    polls[index].revents = 0
+                }
+                let ready = poll(&polls, nfds_t(polls.count), timeoutMilliseconds)
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    throw BenchError("poll: \(String(cString: strerror(errno)))")
+                }
+                if ready == 0 { throw BenchError("no reply within \(timeout) (--timeout)") }
+                for index in polls.indices where polls[index].revents != 0 {
+                    let connection = open[index]
+                    if polls[index].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                        try receive(connection, into: &report)
+                    }
+                    try flush(connection)
+                }
+            }
+        } catch {
+            return .failure(error)
+        }
+        return .success(report)
+    }
+
+    private func enqueue(_ connection: Connection, slot: Int) {
+        let frame = frames[connection.target]
+        connection.target = connection.target + 1 == frames.count ? 0 : connection.target + 1
+        let start = connection.outgoing.count
+        connection.outgoing.append(contentsOf: frame)
+        let callID = UInt32(slot + 1)
+        connection.outgoing[start + 8] = UInt8(truncatingIfNeeded: callID >> 24)
+        connection.outgoing[start + 9] = UInt8(truncatingIfNeeded: callID >> 16)
+        connection.outgoing[start + 10] = UInt8(truncatingIfNeeded: callID >> 8)
+        connection.outgoing[start + 11] = UInt8(truncatingIfNeeded: callID)
+        connection.sentAt[slot] = BenchSocket.now()
+        connection.inFlight += 1
+    }
+
+    /// Writes what the socket takes now; the rest waits for POLLOUT.
+    private func flush(_ connection: Connection) throws(BenchError) {
+        while connection.written < connection.outgoing.count {
+            let sent = connection.outgoing.withUnsafeBytes { raw in
+                write(connection.descriptor, raw.baseAddress! + connection.written, raw.count - connection.written)
+            }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return }
+                throw BenchError("write: \(String(cString: strerror(errno)))")
+            }
+            connection.written += sent
+        }
+        connection.outgoing.removeAll(keepingCapacity: true)
+        connection.written = 0
+    }
+
+    /// Reads what is there, records every complete reply and queues the next calls.
+    private func receive(_ connection: Connection, into report: inout BenchReport) throws(BenchError) {
+        while true {
+            let got = connection.incoming.withUnsafeMutableBytes { raw in
+                read(connection.descriptor, raw.baseAddress! + connection.filled, raw.count - connection.filled)
+            }
+            if got == 0 { throw BenchError("the daemon closed the connection") }
+            if got < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return }
+                throw BenchError("read: \(String(cString: strerror(errno)))")
+            }
+            connection.filled += got
+            let now = BenchSocket.now()
+            var offset = 0
+            try connection.incoming.withUnsafeBufferPointer { (bytes) throws(BenchError) in
+                while connection.filled - offset >= 12 {
+                    let length =
+                        Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
+                        | Int(bytes[offset + 3])
+                    guard connection.filled - offset >= 4 + length else { break }
+                    let kind = bytes[offset + 5]
+                    let code = bytes[offset + 7]
+                    let callID =
+                        Int(bytes[offset + 8]) << 24 | Int(bytes[offset + 9]) << 16 | Int(bytes[offset + 10]) << 8
+                        | Int(bytes[offset + 11])
+                    offset += 4 + length
+                    if kind == FrameKind.goaway.rawValue { throw BenchError("GOAWAY from the daemon (status \(code))") }
+                    guard kind == FrameKind.response.rawValue, (1...pipeline).contains(callID) else { continue }
+                    connection.inFlight -= 1
+                    report.record(
+                        status: StatusCode(rawValue: code) ?? .unknown, nanoseconds: now - connection.sentAt[callID - 1]
+                    )
+                    if now < deadline, budget.take() { enqueue(connection, slot: callID - 1) }
+                }
+            }
+            if offset > 0 {
+                let remaining = connection.filled - offset
+                connection.incoming.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + offset, byteCount: remaining)
+                }
+                connection.filled = remaining
+            }
+            if connection.filled == connection.incoming.count { throw BenchError("a reply larger than 1 MiB") }
+        }
+    }
+}
