@@ -109,9 +109,13 @@ port=$(awk -F'127.0.0.1:' 'NF > 1 { split($2, part, "/"); print part[1]; exit }'
 "$jwksd" dev-issuer --issuers 10000 --port "$port" --keys p256 --max-age 2 --rotate-every 2s \
     >"$work/issuer-storm.log" 2>&1 &
 pids+=($!)
+# The cached sets are good for 10 minutes: restart the daemon so every provider loads the 2 s sets now.
+kill "$daemon"; wait "$daemon" 2>/dev/null || true
+"$jwksd" serve --config "$work/10k.yaml" --log-level error &
+daemon=$!
+pids+=($daemon)
+wait_healthy
 sleep 3
-# The cached sets are good for 10 minutes; refresh every tenant once so the storm starts now.
-for tenant in $(seq 0 999); do "$jwksd" refresh --tenant "t$tenant" >/dev/null 2>&1 || true; done
 first=$(refreshes)
 "$jwksd" bench "${stable[@]}" --duration "${seconds}s"
 "$jwksd" bench "${stable[@]}" --duration "${seconds}s" --connections 16
