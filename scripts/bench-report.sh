@@ -2,10 +2,12 @@
 # Reproduces the figures in BENCHMARKS.md on this machine (release build; daemon, DevIssuer, Redis and the
 # bench on the same host). Takes ~6 minutes after the build. Needs redis-server/redis-benchmark for the
 # comparison (apt-get install redis-server); skips that part when they are missing.
-#   scripts/bench-report.sh [SECONDS_PER_RUN]
+#   scripts/bench-report.sh [SECONDS_PER_RUN] [all|lookups|redis|scale|storm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
+section="${2:-all}"
+want() { [ "$section" = all ] || [ "$section" = "$1" ]; }
 scripts/install-deps.sh
 swift build -c release --scratch-path .build-release --product jwksd
 jwksd="$(pwd)/.build-release/release/jwksd"
@@ -18,8 +20,12 @@ fixtures="$(pwd)/Tests/JWKSTests/Fixtures"
 
 wait_healthy() { for _ in $(seq 1 600); do "$jwksd" health >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon not healthy" >&2; return 1; }
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# The stable provider (a key file) measured beside the 10,000, and the refresh count from the metrics endpoint.
+stable=(--tenant stable --provider google --kid 49900291d36cec8c018f2e8af3ef235b8b18d3c9)
+refreshes() { curl -s http://127.0.0.1:19464/metrics | awk '/^jwksd_refreshes_total/ { sum += $2 } END { print sum + 0 }'; }
 
 echo "# jwksd bench report: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r)"
+if want lookups; then
 echo "## Lookups (3 DevIssuer providers + two file providers)"
 "$jwksd" dev-issuer --issuers 3 --port 0 --keys p256,ed25519 --write-config "$work/small.yaml" \
     --socket "$work/jwksd.sock" >"$work/issuer.log" 2>&1 &
@@ -48,8 +54,9 @@ echo "### GetKeySet: Microsoft 15 KB compressed vs Google 2 KB plain, one connec
 "$jwksd" bench --method get-key-set --tenant sets --provider google --duration "${seconds}s"
 echo "daemon RSS: $(rss_mb "$daemon") MB"
 kill "$daemon"; wait "$daemon" 2>/dev/null || true
+fi
 
-if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+if want redis && command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
     echo "## Redis $(redis-server --version | awk '{print $3}') GET of a 2 KB value over a Unix socket"
     redis-server --port 0 --unixsocket "$work/redis.sock" --save "" --appendonly no --daemonize no \
         >"$work/redis.log" 2>&1 &
@@ -64,6 +71,7 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
     done
 fi
 
+if want scale; then
 echo "## 10,000 providers served by a DevIssuer"
 "$jwksd" dev-issuer --issuers 10000 --port 0 --keys p256 --max-age 600 --write-config "$work/10k.yaml" \
     --socket "$work/jwksd.sock" >"$work/issuer10k.log" 2>&1 &
@@ -77,8 +85,6 @@ cat >>"$work/10k.yaml" <<YAML
     providers:
       google: { file: "$fixtures/google-jwks-v3-2026-08-12.json" }
 YAML
-stable=(--tenant stable --provider google --kid 49900291d36cec8c018f2e8af3ef235b8b18d3c9)
-refreshes() { curl -s http://127.0.0.1:19464/metrics | awk '/^jwksd_refreshes_total/ { sum += $2 } END { print sum + 0 }'; }
 start=$(date +%s.%N)
 "$jwksd" serve --config "$work/10k.yaml" --log-level error &
 daemon=$!
@@ -103,21 +109,51 @@ wait "$bench"
 cat "$work/reload-bench.txt"
 echo "daemon RSS after reload: $(rss_mb "$daemon") MB"
 
-echo "### rotation storm: every issuer rotates every 2s and says max-age 2 (every provider refetches a new set every ~1-2s)"
-kill "$issuer"; wait "$issuer" 2>/dev/null || true
-port=$(awk -F'127.0.0.1:' 'NF > 1 { split($2, part, "/"); print part[1]; exit }' "$work/10k.yaml")
-"$jwksd" dev-issuer --issuers 10000 --port "$port" --keys p256 --max-age 2 --rotate-every 2s \
-    >"$work/issuer-storm.log" 2>&1 &
-pids+=($!)
-# The cached sets are good for 10 minutes: restart the daemon so every provider loads the 2 s sets now.
-kill "$daemon"; wait "$daemon" 2>/dev/null || true
-"$jwksd" serve --config "$work/10k.yaml" --log-level error &
+kill "$daemon" "$issuer"; wait "$daemon" "$issuer" 2>/dev/null || true
+fi
+
+if want storm; then
+echo "## Rotation storm: 10,000 providers whose issuers all rotate every 10 s with max-age 10"
+storm_config() {
+    sed -i 's/^server:$/server:\n  metrics: "127.0.0.1:19464"/' "$work/storm.yaml"
+    cat >>"$work/storm.yaml" <<YAML
+  stable:
+    providers:
+      google: { file: "$fixtures/google-jwks-v3-2026-08-12.json" }
+YAML
+}
+"$jwksd" dev-issuer --issuers 10000 --port 0 --keys p256 --max-age 600 --write-config "$work/storm.yaml" \
+    --socket "$work/jwksd.sock" >"$work/issuer-quiet.log" 2>&1 &
+issuer=$!
+pids+=($issuer)
+for _ in $(seq 1 300); do [ -s "$work/storm.yaml" ] && break; sleep 0.1; done
+storm_config
+"$jwksd" serve --config "$work/storm.yaml" --log-level error &
 daemon=$!
 pids+=($daemon)
 wait_healthy
-sleep 3
+echo "### quiet (max-age 600: no refresh runs): one stable key, one connection, then 16 connections"
 first=$(refreshes)
 "$jwksd" bench "${stable[@]}" --duration "${seconds}s"
 "$jwksd" bench "${stable[@]}" --duration "${seconds}s" --connections 16
-echo "refreshes during the two storm runs: $(($(refreshes) - first))"
+echo "refreshes during the quiet runs: $(($(refreshes) - first))"
+kill "$daemon" "$issuer"; wait "$daemon" "$issuer" 2>/dev/null || true
+port=$(awk -F'http://127.0.0.1:' 'NF > 1 { split($2, part, "/"); print part[1]; exit }' "$work/storm.yaml")
+"$jwksd" dev-issuer --issuers 10000 --port "$port" --keys p256 --max-age 10 --rotate-every 10s \
+    >"$work/issuer-storm.log" 2>&1 &
+pids+=($!)
+# Generating 10,000 keys takes a few seconds: start the daemon once the issuer answers.
+for _ in $(seq 1 600); do curl -sf -o /dev/null "http://127.0.0.1:$port/p9999/jwks" && break; sleep 0.1; done
+"$jwksd" serve --config "$work/storm.yaml" --log-level error &
+daemon=$!
+pids+=($daemon)
+wait_healthy
+sleep 5
+echo "### storm (every provider refetches a rotated set every 5-10 s): the same runs"
+first=$(refreshes)
+"$jwksd" bench "${stable[@]}" --duration "${seconds}s"
+"$jwksd" bench "${stable[@]}" --duration "${seconds}s" --connections 16
+echo "refreshes during the storm runs: $(($(refreshes) - first)) (200s, 304s and errors)"
+curl -s http://127.0.0.1:19464/metrics | grep '^jwksd_refreshes_total'
 echo "daemon RSS in the storm: $(rss_mb "$daemon") MB"
+fi

@@ -16,6 +16,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: TimeAmount(connectTimeout))
+        // A refused or failed connection fails the attempt at once: jwksd's own backoff decides when to retry.
+        // (The pool's default retries connecting until the request deadline, which held a fetch permit for the
+        // whole attempt_timeout per provider when a host was down.)
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -114,6 +114,23 @@ struct FetchSafetyIntegrationTests {
         #expect(ContinuousClock.now - started < .seconds(2))
     }
 
+    @Test("a refused connection fails the attempt at once, not at the attempt timeout")
+    func refusedConnection() async throws {
+        // A port nobody listens on: bind one, note it, close it.
+        let closed = try await DevIssuer.start()
+        let port = closed.port
+        try await closed.shutdown()
+        let harness = try await EngineHarness(
+            yaml: Self.yaml(
+                "idp: { jwks_uri: \"http://127.0.0.1:\(port)/jwks\", retry: { attempt_timeout: 1m } }")
+        ) { _ in }
+        defer { Task { try? await harness.shutdown() } }
+        let started = ContinuousClock.now
+        let failed = await harness.recorder.first(from: 0) { $0.failure != nil || $0.isPublished }
+        #expect(failed?.failure?.code == .transport, "\(String(describing: failed))")
+        #expect(ContinuousClock.now - started < .seconds(30), "the attempt waited for its deadline")
+    }
+
     @Test("connection resets, truncated bodies and invalid JSON are failures with their cause")
     func brokenResponses() async throws {
         let harness = try await EngineHarness(
