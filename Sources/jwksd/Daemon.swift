@@ -3,6 +3,7 @@ import JWKSCache
 import JWKSConfig
 import JWKSServer
 import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import UnixSignals
@@ -46,9 +47,12 @@ struct Daemon {
         self.engine = engine
         settings = ServerSettings(config: registry)
         let reloader = ConfigReloader(path: path, engine: engine, logger: logger, exporter: exporter)
+        // The socket server gets event loops of its own: lookups never queue behind the HTTP client's I/O (which
+        // runs on NIO's shared loops) during a refresh storm.
         let server = JWKSServer(
             dispatcher: RequestDispatcher(
-                engine: engine, settings: settings, hooks: reloader, metrics: exporter.serverMetrics))
+                engine: engine, settings: settings, hooks: reloader, metrics: exporter.serverMetrics),
+            group: MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: EngineService(engine: engine, transport: transport, logger: logger)),
             .init(service: ServerService(server: server, logger: logger)),
