@@ -145,6 +145,11 @@ let package = Package(
             path: "examples/swift",
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "JWKSTestSupport",
+            path: "Tests/JWKSTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "JWKSTests",
             dependencies: ["JWKS"],
@@ -159,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "JWKSCacheTests",
             dependencies: [
-                "JWKSCache", "JWKS", "JWKSConfig", "DevIssuer",
+                "JWKSCache", "JWKS", "JWKSConfig", "DevIssuer", "JWKSTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Fixtures")],
@@ -179,6 +184,7 @@ let package = Package(
             name: "JWKSServerTests",
             dependencies: [
                 "JWKSServer", "JWKSClient", "JWKSWire", "JWKSCache", "JWKSConfig", "JWKS", "DevIssuer",
+                "JWKSTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -191,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "jwksdTests",
             dependencies: [
-                "jwksd", "DevIssuer", "JWKSClient", "JWKSWire",
+                "jwksd", "DevIssuer", "JWKSClient", "JWKSWire", "JWKSTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -9,22 +9,26 @@ import Testing
 /// Graceful shutdown: calls in flight are answered, new ones refused, streams ended, then GOAWAY OK.
 @Suite("Graceful drain", .serialized)
 struct DrainTests {
-    @Test("shutdown answers the call in flight, refuses new calls, ends Watch, then says GOAWAY OK")
-    func drain() async throws {
-        let harness = try await ServerHarness(yaml: ServerHarness.yaml(MethodTests.tenants)) { issuer in
+    static func harness() async throws -> ServerHarness {
+        try await ServerHarness(yaml: ServerHarness.yaml(MethodTests.tenants)) { issuer in
             issuer.addIssuer("acme", kinds: [.p256], maxAge: 300)
             issuer.addIssuer("beta", kinds: [.p256], maxAge: 300)
             issuer.serve(path: "/common/discovery/v2.0/keys", body: try! Fixture.bytes("microsoft-jwks.json"))
             issuer.inject(.status(503), at: "/down/jwks")
         }
+    }
+
+    @Test("shutdown answers the call in flight, refuses new calls, ends Watch, then says GOAWAY OK")
+    func drain() async throws {
+        let harness = try await Self.harness()
         defer { Task { await harness.shutdown() } }
         let raw = try await RawConnection.connect(harness.socketPath)
         defer { raw.close() }
         let watch = ByteBuffer(bytes: try Jwksd_V1_WatchRequest().serializedBytes() as [UInt8])
         try raw.send(.request(.watch, callID: 1, payload: watch))
         // A kid miss makes the server refetch beta's keys (the third request there: tenants beta and locked
-        // both load from it); the issuer holds that response for 500 ms.
-        harness.issuer.inject(.delay(.milliseconds(500)), at: "/beta/jwks", times: 1)
+        // both load from it); the issuer holds that response for 3 s, long after the drain has started.
+        harness.issuer.inject(.delay(.seconds(3)), at: "/beta/jwks", times: 1)
         try raw.send(.request(.getKey, callID: 3, payload: getKeyPayload("beta", "idp", "brand-new")))
         while harness.issuer.requests(to: "/beta/jwks").count < 3 { try await Task.sleep(for: .milliseconds(5)) }
 
@@ -46,12 +50,7 @@ struct DrainTests {
 
     @Test("a call that outlasts the drain timeout is cut off when it expires")
     func drainTimeout() async throws {
-        let harness = try await ServerHarness(yaml: ServerHarness.yaml(MethodTests.tenants)) { issuer in
-            issuer.addIssuer("acme", kinds: [.p256], maxAge: 300)
-            issuer.addIssuer("beta", kinds: [.p256], maxAge: 300)
-            issuer.serve(path: "/common/discovery/v2.0/keys", body: try! Fixture.bytes("microsoft-jwks.json"))
-            issuer.inject(.status(503), at: "/down/jwks")
-        }
+        let harness = try await Self.harness()
         defer { Task { await harness.shutdown() } }
         let raw = try await RawConnection.connect(harness.socketPath)
         defer { raw.close() }

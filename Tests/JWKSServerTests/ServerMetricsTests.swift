@@ -2,6 +2,7 @@ import DevIssuer
 import JWKSCache
 import JWKSClient
 import JWKSServer
+import JWKSTestSupport
 import JWKSWire
 import Prometheus
 import Testing
@@ -9,13 +10,6 @@ import Testing
 /// Request, hit, kid-miss and stale-serve counters, read back as Prometheus text.
 @Suite("Server metrics", .serialized)
 struct ServerMetricsTests {
-    static func sample(_ text: String, _ series: String) -> Double? {
-        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-            return Double(line.dropFirst(series.count + 1))
-        }
-        return nil
-    }
-
     @Test("lookups by method and status, hits, kid misses and stale serves")
     func counters() async throws {
         let registry = PrometheusCollectorRegistry()
@@ -49,13 +43,13 @@ struct ServerMetricsTests {
         _ = try await client.getKeySet(tenant: "beta", provider: "idp")
 
         let text = registry.emitToString()
-        #expect(Self.sample(text, #"jwksd_requests_total{method="GetKey",status="OK"}"#) == 4)
-        #expect(Self.sample(text, #"jwksd_requests_total{method="GetKey",status="NOT_FOUND"}"#) == 2)
-        #expect(Self.sample(text, #"jwksd_requests_total{method="GetKeySet",status="OK"}"#) == 1)
-        #expect(Self.sample(text, #"jwksd_requests_total{method="Health",status="OK"}"#) == 1)
-        #expect(Self.sample(text, #"jwksd_requests_total{method="GetKey",status="UNAVAILABLE"}"#) == 0)
-        #expect(Self.sample(text, "jwksd_key_hits_total") == 4)
-        #expect(Self.sample(text, "jwksd_kid_misses_total") == 1)
-        #expect(Self.sample(text, "jwksd_stale_serves_total") == 2)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="OK"}"#) == 4)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="NOT_FOUND"}"#) == 2)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKeySet",status="OK"}"#) == 1)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="Health",status="OK"}"#) == 1)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="UNAVAILABLE"}"#) == 0)
+        #expect(PrometheusText.sample(text, "jwksd_key_hits_total") == 4)
+        #expect(PrometheusText.sample(text, "jwksd_kid_misses_total") == 1)
+        #expect(PrometheusText.sample(text, "jwksd_stale_serves_total") == 2)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JWKSClient
+import JWKSTestSupport
 import JWKSWire
 import Synchronization
 import Testing
@@ -19,13 +20,6 @@ struct OperationsEndToEndTests {
     }
 
     /// The value of one Prometheus sample line, or nil when absent.
-    static func sample(_ text: String, _ series: String) -> Double? {
-        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-            return Double(line.dropFirst(series.count + 1))
-        }
-        return nil
-    }
-
     @Test("server.metrics serves Prometheus text with lookups, hits, misses, refreshes, keys, expiry and reloads")
     func metrics() async throws {
         let directory = try DaemonDirectory(config: Self.registry(["one"], metrics: true))
@@ -57,17 +51,17 @@ struct OperationsEndToEndTests {
         #expect(
             (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix(
                 "text/plain; version=0.0.4") == true)
-        #expect(Self.sample(text, #"jwksd_requests_total{method="GetKey",status="OK"}"#) == 3)
-        #expect(Self.sample(text, #"jwksd_requests_total{method="GetKey",status="NOT_FOUND"}"#) == 1)
-        #expect(Self.sample(text, "jwksd_key_hits_total") == 3)
-        #expect(Self.sample(text, "jwksd_kid_misses_total") == 1)
-        #expect(Self.sample(text, "jwksd_stale_serves_total") == 0)
-        #expect(Self.sample(text, #"jwksd_refreshes_total{outcome="200"}"#) ?? 0 >= 1)
-        #expect(Self.sample(text, "jwksd_fetch_duration_seconds_count") ?? 0 >= 1)
-        #expect(Self.sample(text, #"jwksd_provider_keys{tenant="acme",provider="one"}"#) == 1)
-        #expect(Self.sample(text, #"jwksd_provider_expiry_seconds{tenant="acme",provider="one"}"#) ?? 0 > 0)
-        #expect(Self.sample(text, #"jwksd_reloads_total{outcome="unchanged"}"#) == 1)
-        #expect(Self.sample(text, "jwksd_config_generation") == 1)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="OK"}"#) == 3)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="NOT_FOUND"}"#) == 1)
+        #expect(PrometheusText.sample(text, "jwksd_key_hits_total") == 3)
+        #expect(PrometheusText.sample(text, "jwksd_kid_misses_total") == 1)
+        #expect(PrometheusText.sample(text, "jwksd_stale_serves_total") == 0)
+        #expect(PrometheusText.sample(text, #"jwksd_refreshes_total{outcome="200"}"#) ?? 0 >= 1)
+        #expect(PrometheusText.sample(text, "jwksd_fetch_duration_seconds_count") ?? 0 >= 1)
+        #expect(PrometheusText.sample(text, #"jwksd_provider_keys{tenant="acme",provider="one"}"#) == 1)
+        #expect(PrometheusText.sample(text, #"jwksd_provider_expiry_seconds{tenant="acme",provider="one"}"#) ?? 0 > 0)
+        #expect(PrometheusText.sample(text, #"jwksd_reloads_total{outcome="unchanged"}"#) == 1)
+        #expect(PrometheusText.sample(text, "jwksd_config_generation") == 1)
         let (_, missing) = try await URLSession.shared.data(
             from: url.deletingLastPathComponent().appendingPathComponent("other"))
         #expect((missing as? HTTPURLResponse)?.statusCode == 404)

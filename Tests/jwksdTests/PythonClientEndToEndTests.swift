@@ -12,19 +12,7 @@ struct PythonClientEndToEndTests {
     }
 
     static func run(_ arguments: [String]) throws -> ServeEndToEndTests.Run {
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [client] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        return .init(
-            status: process.terminationStatus,
-            output: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            errors: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        try ServeEndToEndTests.run([client] + arguments, executable: python)
     }
 
     @Test("get, keys (a compressed reply), status, health and a NOT_FOUND exit code")

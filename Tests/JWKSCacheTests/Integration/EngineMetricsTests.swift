@@ -2,20 +2,13 @@ import DevIssuer
 import Foundation
 import JWKSCache
 import JWKSConfig
+import JWKSTestSupport
 import Prometheus
 import Testing
 
 /// The engine's metrics as Prometheus text: refresh outcomes, fetch durations, per-provider gauges.
 @Suite("Engine metrics", .serialized)
 struct EngineMetricsTests {
-    /// The value of one sample line (`name{labels} value`), or nil when the line is absent.
-    static func sample(_ text: String, _ series: String) -> Double? {
-        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-            return Double(line.dropFirst(series.count + 1))
-        }
-        return nil
-    }
-
     @Test("200, 304 and error outcomes are counted; gauges follow keys, expiry and removal")
     func refreshOutcomes() async throws {
         let registry = PrometheusCollectorRegistry()
@@ -44,20 +37,21 @@ struct EngineMetricsTests {
 
         metrics.observe(harness.engine)
         var text = registry.emitToString()
-        #expect(Self.sample(text, #"jwksd_refreshes_total{outcome="200"}"#) == 2)
-        #expect(Self.sample(text, #"jwksd_refreshes_total{outcome="304"}"#) == 3)
-        #expect(Self.sample(text, #"jwksd_refreshes_total{outcome="error"}"#) == 1)
-        #expect(Self.sample(text, "jwksd_fetch_duration_seconds_count") == 6)
-        #expect(Self.sample(text, #"jwksd_provider_keys{tenant="acme",provider="idp"}"#) == 2)
-        #expect(Self.sample(text, #"jwksd_provider_keys{tenant="acme",provider="other"}"#) == 1)
+        #expect(PrometheusText.sample(text, #"jwksd_refreshes_total{outcome="200"}"#) == 2)
+        #expect(PrometheusText.sample(text, #"jwksd_refreshes_total{outcome="304"}"#) == 3)
+        #expect(PrometheusText.sample(text, #"jwksd_refreshes_total{outcome="error"}"#) == 1)
+        #expect(PrometheusText.sample(text, "jwksd_fetch_duration_seconds_count") == 6)
+        #expect(PrometheusText.sample(text, #"jwksd_provider_keys{tenant="acme",provider="idp"}"#) == 2)
+        #expect(PrometheusText.sample(text, #"jwksd_provider_keys{tenant="acme",provider="other"}"#) == 1)
         // idp failed after its keys expired: they are served stale, so expiry is in the past.
-        let expiry = try #require(Self.sample(text, #"jwksd_provider_expiry_seconds{tenant="acme",provider="idp"}"#))
+        let expiry = try #require(
+            PrometheusText.sample(text, #"jwksd_provider_expiry_seconds{tenant="acme",provider="idp"}"#))
         #expect(expiry < 0)
         let staleLimit = try #require(
-            Self.sample(text, #"jwksd_provider_stale_limit_seconds{tenant="acme",provider="idp"}"#))
+            PrometheusText.sample(text, #"jwksd_provider_stale_limit_seconds{tenant="acme",provider="idp"}"#))
         #expect(staleLimit > 0)
         let otherExpiry = try #require(
-            Self.sample(text, #"jwksd_provider_expiry_seconds{tenant="acme",provider="other"}"#))
+            PrometheusText.sample(text, #"jwksd_provider_expiry_seconds{tenant="acme",provider="other"}"#))
         #expect(otherExpiry > 0 && otherExpiry <= 300)
 
         let smaller = try ConfigLoader.load(
@@ -66,7 +60,7 @@ struct EngineMetricsTests {
         harness.engine.apply(smaller)
         metrics.observe(harness.engine)
         text = registry.emitToString()
-        #expect(Self.sample(text, #"jwksd_provider_keys{tenant="acme",provider="other"}"#) == nil)
-        #expect(Self.sample(text, #"jwksd_provider_keys{tenant="acme",provider="idp"}"#) == 2)
+        #expect(PrometheusText.sample(text, #"jwksd_provider_keys{tenant="acme",provider="other"}"#) == nil)
+        #expect(PrometheusText.sample(text, #"jwksd_provider_keys{tenant="acme",provider="idp"}"#) == 2)
     }
 }
