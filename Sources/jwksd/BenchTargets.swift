@@ -1,0 +1,68 @@
+import JWKS
+import JWKSClient
+import JWKSWire
+import NIOCore
+import SwiftProtobuf
+
+/// The encoded request payloads a bench cycles through.
+enum BenchTargets {
+    static func payloads(
+        method: BenchCommand.BenchMethod, probe: JWKSClient, tenant: String?, provider: String?, kid: String?,
+        mixAll: Bool, missRatio: Double
+    ) async throws -> [ByteBuffer] {
+        switch method {
+        case .health:
+            return [ByteBuffer()]
+        case .getKeySet:
+            var pairs: [(String, String)] = []
+            if mixAll {
+                for item in try await probe.listTenants().tenants { pairs += item.providers.map { (item.id, $0) } }
+            } else if let tenant, let provider {
+                pairs = [(tenant, provider)]
+            }
+            return try pairs.map { pair in
+                var request = Jwksd_V1_GetKeySetRequest()
+                request.tenant = pair.0
+                request.provider = pair.1
+                return ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+            }
+        case .getKey:
+            var keys: [(String, String, String)] = []
+            if mixAll {
+                for item in try await probe.listTenants().tenants {
+                    for provider in item.providers {
+                        guard let set = try? await probe.getKeySet(tenant: item.id, provider: provider),
+                            let parsed = try? JWKSet(parsing: Array(set.jwksJson))
+                        else { continue }
+                        keys += parsed.kids.map { (item.id, provider, $0) }
+                    }
+                }
+            } else if let tenant, let kid {
+                keys = [(tenant, provider ?? "", kid)]
+            }
+            var payloads: [ByteBuffer] = []
+            for key in keys {
+                var request = Jwksd_V1_GetKeyRequest()
+                request.tenant = key.0
+                request.provider = key.1
+                request.kid = key.2
+                payloads.append(ByteBuffer(bytes: try request.serializedBytes() as [UInt8]))
+            }
+            // Unknown kids in proportion: misses / (hits + misses) = missRatio.
+            if missRatio > 0, let key = keys.first {
+                let misses =
+                    missRatio >= 1
+                    ? keys.count : max(1, Int((missRatio * Double(keys.count) / (1 - missRatio)).rounded()))
+                if missRatio >= 1 { payloads.removeAll() }
+                for index in 0..<misses {
+                    var request = Jwksd_V1_GetKeyRequest()
+                    request.tenant = key.0
+                    request.provider = key.1
+                    request.kid = "bench-miss-\(index)"
+                    payloads.append(ByteBuffer(bytes: try request.serializedBytes() as [UInt8]))
+                }
+            }
+            return payloads
+        }
+    }
+}
