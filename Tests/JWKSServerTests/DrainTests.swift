@@ -9,18 +9,9 @@ import Testing
 /// Graceful shutdown: calls in flight are answered, new ones refused, streams ended, then GOAWAY OK.
 @Suite("Graceful drain", .serialized)
 struct DrainTests {
-    static func harness() async throws -> ServerHarness {
-        try await ServerHarness(yaml: ServerHarness.yaml(MethodTests.tenants)) { issuer in
-            issuer.addIssuer("acme", kinds: [.p256], maxAge: 300)
-            issuer.addIssuer("beta", kinds: [.p256], maxAge: 300)
-            issuer.serve(path: "/common/discovery/v2.0/keys", body: try! Fixture.bytes("microsoft-jwks.json"))
-            issuer.inject(.status(503), at: "/down/jwks")
-        }
-    }
-
     @Test("shutdown answers the call in flight, refuses new calls, ends Watch, then says GOAWAY OK")
     func drain() async throws {
-        let harness = try await Self.harness()
+        let harness = try await MethodTests.harness()
         defer { Task { await harness.shutdown() } }
         let raw = try await RawConnection.connect(harness.socketPath)
         defer { raw.close() }
@@ -50,7 +41,7 @@ struct DrainTests {
 
     @Test("a call that outlasts the drain timeout is cut off when it expires")
     func drainTimeout() async throws {
-        let harness = try await Self.harness()
+        let harness = try await MethodTests.harness()
         defer { Task { await harness.shutdown() } }
         let raw = try await RawConnection.connect(harness.socketPath)
         defer { raw.close() }
