@@ -325,19 +325,22 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
     }
 
     private func goaway(_ error: FrameError, context: ChannelHandlerContext) {
+        goaway(error.status, reason: error.reason, context: context)
+    }
+
+    /// Sends GOAWAY with `status` and `reason` (the last frame on this connection), then closes it.
+    private func goaway(_ status: StatusCode, reason: String, context: ChannelHandlerContext) {
         guard !closed else { return }
         machine.startClosing()
-        write(.goaway(error.status, reason: error.reason), context: context)
+        write(.goaway(status, reason: reason), context: context)
         context.flush()
         close(context: context)
     }
 
     /// After a drain, once the last call in flight has been answered: GOAWAY OK, then close.
     private func closeIfDrained(context: ChannelHandlerContext) {
-        guard machine.isDrained, !closed else { return }
-        write(.goaway(.ok, reason: "the server is shutting down"), context: context)
-        context.flush()
-        close(context: context)
+        guard machine.isDrained else { return }
+        goaway(.ok, reason: "the server is shutting down", context: context)
     }
 
     private func close(context: ChannelHandlerContext) {
@@ -366,10 +369,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
                 self.scheduleIdleCheck(at: expiry, context: context)
                 return
             }
-            self.machine.startClosing()
-            self.write(.goaway(.ok, reason: "idle for \(self.settings.idleTimeout)"), context: context)
-            context.flush()
-            self.close(context: context)
+            self.goaway(.ok, reason: "idle for \(self.settings.idleTimeout)", context: context)
         }
     }
 }

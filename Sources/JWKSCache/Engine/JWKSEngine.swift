@@ -92,10 +92,10 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             tenants[tenant.id] = entries
         }
         registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
-        publishReadIndex(config: config, tenants: tenants)
+        publishReadIndex(tenants)
     }
 
-    private func publishReadIndex(config: JWKSDConfig, tenants: [String: TenantEntries]) {
+    private func publishReadIndex(_ tenants: [String: TenantEntries]) {
         readIndex.publish(
             tenants.mapValues { ReadIndex.Tenant(config: $0.tenant, providers: $0.providers.map(\.reader)) })
     }
@@ -181,7 +181,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             let removed = old.tenants.values.flatMap(\.providers).filter { !kept.contains($0.key) }
             summary.removed = removed.count
             registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
-            publishReadIndex(config: config, tenants: tenants)
+            publishReadIndex(tenants)
             for entry in replaced { entry.remove(announce: false) }
             for entry in removed { entry.remove() }
             for entry in started { entry.start() }

@@ -297,11 +297,11 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         let machine = state.machine
         let record = machine.record
         let previous = current.load(ordering: .relaxed)
+        let recordChanged = previous.record != record
         let attachment: (any AnyObject & Sendable)?
         if let prepare {
             // Re-encode only when the keys or their instants changed; an error-only update keeps the replies.
-            attachment =
-                previous.record == record && previous.attachment != nil ? previous.attachment : prepare(key, record)
+            attachment = !recordChanged && previous.attachment != nil ? previous.attachment : prepare(key, record)
         } else {
             attachment = nil
         }
@@ -310,7 +310,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                 key: key, record: record, lastError: machine.lastError,
                 consecutiveFailures: machine.failures, generation: state.published, attachment: attachment),
             ordering: .releasing)
-        if previous.record != record || previous.attachment !== attachment {
+        if recordChanged || previous.attachment !== attachment {
             reader.publish(Self.readSnapshot(record, attachment: attachment, ticks: ticks))
         }
     }

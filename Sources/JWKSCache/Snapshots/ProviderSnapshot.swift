@@ -18,9 +18,6 @@ where Instant.Duration == Duration {
     /// What the engine's owner prepared from this snapshot when it was published (for the socket server:
     /// the encoded reply payloads), so readers do no encoding.
     public let attachment: (any AnyObject & Sendable)?
-    /// The record's `expiresAt` and `staleUntil`, kept apart so the hot path compares instants without copying
-    /// the record.
-    private let bounds: (expiresAt: Instant, staleUntil: Instant)?
 
     /// Creates a snapshot.
     public init(
@@ -33,7 +30,6 @@ where Instant.Duration == Duration {
         self.consecutiveFailures = consecutiveFailures
         self.generation = generation
         self.attachment = attachment
-        self.bounds = record.map { ($0.expiresAt, $0.staleUntil) }
     }
 
     /// The keys with `kid` (narrowed by `alg`) if the set may be served at `now`.
@@ -49,9 +45,6 @@ where Instant.Duration == Duration {
 
     /// The standing of the keys at `now`, or `nil` without keys.
     public func standing(at now: Instant) -> KeySetRecord<Instant>.Standing? {
-        guard let bounds = bounds else { return nil }
-        if now < bounds.expiresAt { return .fresh }
-        if now < bounds.staleUntil { return .stale }
-        return .expired
+        record?.standing(at: now)
     }
 }
