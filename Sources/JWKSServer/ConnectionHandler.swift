@@ -1,24 +1,22 @@
-import Foundation
-import JWKS
-import JWKSCache
-import JWKSConfig
 import JWKSWire
 import NIOCore
-import SwiftProtobuf
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// One client connection: a thin handler around ``ConnectionStateMachine``. Hits are answered on the event
-/// loop from prepared replies and flushed once per read batch; slow calls run in tasks and their replies
-/// return to the loop. Malformed input gets a GOAWAY with its status and reason, then the connection closes.
-final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration == Duration {
-    typealias InboundIn = Frame
+/// One client connection: a thin handler around ``ConnectionStateMachine``. It parses frames in place from
+/// each read (no per-frame pipeline hop), answers hits on the event loop from prepared replies into one
+/// outbound buffer that is written and flushed once per read batch, and runs slow calls in tasks whose
+/// replies return to the loop. Malformed input gets a GOAWAY with its status and reason, then the connection
+/// closes. It is not generic: the router behind ``CallRouter`` owns the engine and its clock.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let dispatcher: RequestDispatcher<C>
+    private let router: any CallRouter
     private let settings: ServerSettings
+    private var decoder: FrameDecoder
     private var machine: ConnectionStateMachine
     private var tasks: [UInt32: Task<Void, Never>] = [:]
     private var peer: PeerCredentials?
@@ -28,18 +26,27 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
     /// When the connection last became idle (no call in flight); nil while calls are in flight.
     private var idleSince: NIODeadline?
     private var closed = false
+    /// The bytes of a frame that has not fully arrived yet, carried to the next read.
+    private var carried: ByteBuffer?
+    /// Replies written since the last flush; sent as one buffer. Its bytes up to the reader index were
+    /// already handed to the channel, so it is cleared (and its storage reused) before the next reply.
+    private var outbound: ByteBuffer
+    /// Whether writes are waiting for a flush.
+    private var unflushed = false
 
     /// Creates a handler.
     /// - Parameters:
-    ///   - dispatcher: routes requests.
+    ///   - router: routes requests (a ``RequestDispatcher``).
     ///   - settings: limits and timeouts.
     ///   - peer: credentials to use instead of reading SO_PEERCRED (tests with an embedded channel).
-    init(dispatcher: RequestDispatcher<C>, settings: ServerSettings, peer: PeerCredentials? = nil) {
-        self.dispatcher = dispatcher
+    init(router: any CallRouter, settings: ServerSettings, peer: PeerCredentials? = nil) {
+        self.router = router
         self.settings = settings
+        self.decoder = FrameDecoder(maximumPayloadBytes: settings.maxFrameBytes)
         self.machine = ConnectionStateMachine(maxCalls: settings.maxCallsPerConnection)
         self.peer = peer
         self.readPeerCredentials = peer == nil
+        self.outbound = ByteBuffer()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -50,6 +57,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
                 self.peer = PeerCredentials(pid: value.pid, uid: value.uid, gid: value.gid)
             }
         }
+        outbound = context.channel.allocator.buffer(capacity: Self.outboundCapacity)
         armIdleTimer(context: context)
         context.fireChannelActive()
     }
@@ -64,7 +72,63 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
-        let frame = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if var partial = carried {
+            carried = nil
+            partial.writeBuffer(&bytes)
+            bytes = partial
+        }
+        while !closed {
+            let frame: Frame?
+            do {
+                frame = try decoder.decode(buffer: &bytes)
+            } catch {
+                goaway(error, context: context)
+                return
+            }
+            guard let frame else { break }
+            received(frame, context: context)
+        }
+        if bytes.readableBytes > 0, !closed {
+            bytes.discardReadBytes()
+            carried = bytes
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // A client that sends requests but does not read its replies stops being read until it catches up,
+        // so unread replies cannot pile up without bound.
+        context.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ConnectionDrain else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        guard !closed else { return }
+        idleTimer?.cancel()
+        for callID in machine.drain() {
+            tasks.removeValue(forKey: callID)?.cancel()
+            write(.error(.unavailable, callID: callID, message: "the server is shutting down"), context: context)
+        }
+        flush(context: context)
+        closeIfDrained(context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        close(context: context)
+    }
+
+    // MARK: - Calls
+
+    private func received(_ frame: Frame, context: ChannelHandlerContext) {
         switch frame.kind {
         case .request:
             request(frame, context: context)
@@ -80,38 +144,6 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
                 context: context)
         }
     }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
-        context.fireChannelReadComplete()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is ConnectionDrain else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
-        guard !closed else { return }
-        idleTimer?.cancel()
-        for callID in machine.drain() {
-            tasks.removeValue(forKey: callID)?.cancel()
-            write(.error(.unavailable, callID: callID, message: "the server is shutting down"), context: context)
-        }
-        context.flush()
-        closeIfDrained(context: context)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? FrameError {
-            goaway(error, context: context)
-        } else if let error = error as? ByteToMessageDecoderError {
-            goaway(FrameError(code: .lengthTooLarge, reason: "\(error)"), context: context)
-        } else {
-            close(context: context)
-        }
-    }
-
-    // MARK: - Calls
 
     private func request(_ frame: Frame, context: ChannelHandlerContext) {
         guard let method = frame.method else {
@@ -157,7 +189,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
             }
         }
         let accept = frame.flags.contains(.acceptCompressed)
-        switch dispatcher.dispatch(method, payload: payload, peer: peer) {
+        switch router.dispatch(method, payload: payload, peer: peer) {
         case .reply(let reply):
             _ = machine.callCompleted(callID: frame.callID)
             write(reply, callID: frame.callID, acceptCompressed: accept, context: context)
@@ -173,8 +205,8 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
                         callID: callID, reply: reply, acceptCompressed: accept, context: bound.value.context)
                 }
             }
-        case .watch(let request):
-            startWatch(request, callID: frame.callID, context: context)
+        case .watch(let stream):
+            startWatch(stream, callID: frame.callID, context: context)
         }
     }
 
@@ -182,7 +214,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
         tasks[callID] = nil
         guard !closed, machine.callCompleted(callID: callID) == .send else { return }
         write(reply, callID: callID, acceptCompressed: acceptCompressed, context: context)
-        context.flush()
+        flush(context: context)
         armIdleTimer(context: context)
         closeIfDrained(context: context)
     }
@@ -203,88 +235,19 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
 
     // MARK: - Watch
 
-    private func startWatch(_ request: Jwksd_V1_WatchRequest, callID: UInt32, context: ChannelHandlerContext) {
-        let engine = dispatcher.engine
-        var tenants = Set(request.tenants)
-        for tenant in tenants {
-            guard let found = engine.tenant(tenant) else {
-                _ = machine.callCompleted(callID: callID)
-                write(.error(.notFound, callID: callID, message: "unknown tenant \"\(tenant)\""), context: context)
-                return
-            }
-            guard RequestDispatcher<C>.mayRead(found.config, peer: peer) else {
-                _ = machine.callCompleted(callID: callID)
-                write(
-                    .error(.permissionDenied, callID: callID, message: "this peer may not watch tenant \"\(tenant)\""),
-                    context: context)
-                return
-            }
-        }
-        if tenants.isEmpty {
-            tenants = Set(engine.config.tenants.filter { RequestDispatcher<C>.mayRead($0, peer: peer) }.map(\.id))
-        }
-        let providers = Set(request.providers)
-        let selected = tenants
-        let events = engine.events()
+    private func startWatch(_ stream: WatchStream, callID: UInt32, context: ChannelHandlerContext) {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        tasks[callID] = Self.watchTask(
-            events, to: bound, callID: callID, tenants: selected, providers: providers, engine: engine)
-    }
-
-    private static func watchTask(
-        _ events: AsyncStream<EngineEvent>,
-        to bound: NIOLoopBound<(handler: ConnectionHandler, context: ChannelHandlerContext)>,
-        callID: UInt32, tenants: Set<String>, providers: Set<String>, engine: JWKSEngine<C>
-    ) -> Task<Void, Never> {
-        Task {
-            await forward(events, to: bound, callID: callID, tenants: tenants, providers: providers, engine: engine)
-        }
-    }
-
-    /// Sends each matching event as a MESSAGE frame until the stream or the task ends.
-    private static func forward(
-        _ events: AsyncStream<EngineEvent>,
-        to bound: NIOLoopBound<(handler: ConnectionHandler, context: ChannelHandlerContext)>,
-        callID: UInt32, tenants: Set<String>, providers: Set<String>, engine: JWKSEngine<C>
-    ) async {
-        for await event in events {
-            guard tenants.contains(event.key.tenant), providers.isEmpty || providers.contains(event.key.description),
-                let message = watchEvent(event, engine: engine)
-            else { continue }
-            let payload = RequestDispatcher<C>.encode(message)
-            bound.eventLoop.execute {
-                let handler = bound.value.handler
-                let context = bound.value.context
-                guard !handler.closed, handler.machine.isOpen(callID) else { return }
-                handler.write(Frame(kind: .message, callID: callID, payload: payload), context: context)
-                context.flush()
+        tasks[callID] = Task {
+            for await event in stream.events {
+                guard let payload = stream.payload(event) else { continue }
+                bound.eventLoop.execute {
+                    let handler = bound.value.handler
+                    guard !handler.closed, handler.machine.isOpen(callID) else { return }
+                    handler.write(Frame(kind: .message, callID: callID, payload: payload), context: bound.value.context)
+                    handler.flush(context: bound.value.context)
+                }
             }
         }
-    }
-
-    static func watchEvent(_ event: EngineEvent, engine: JWKSEngine<C>) -> Jwksd_V1_WatchEvent? {
-        var message = Jwksd_V1_WatchEvent()
-        message.tenant = event.key.tenant
-        message.provider = event.key.provider
-        message.at = Int64(Date().timeIntervalSince1970)
-        switch event.kind {
-        case .published(changed: true, let keys, _):
-            message.kind = .keysChanged
-            message.keyCount = UInt32(keys)
-            message.kids =
-                engine.entry(tenant: event.key.tenant, provider: event.key.provider)?.snapshot.record?.keySet.kids ?? []
-        case .failed(let failure, _):
-            message.kind = .failed
-            message.error = failure.message
-            message.keyCount = UInt32(
-                engine.entry(tenant: event.key.tenant, provider: event.key.provider)?.snapshot.record?.keySet.keys.count
-                    ?? 0)
-        case .removed:
-            message.kind = .removed
-        case .published, .notModified, .fetchStarted:
-            return nil
-        }
-        return message
     }
 
     // MARK: - Writing
@@ -307,21 +270,48 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
     }
 
     /// Payloads at least this large go out as buffers of their own after the header (gathered by writev)
-    /// instead of being copied behind it.
-    private var gatherThreshold: Int { 1_024 }
+    /// instead of being copied into the outbound buffer.
+    private static let gatherThreshold = 1_024
+    /// The outbound buffer's starting capacity; one that grew past `outboundRetainLimit` (a large batch)
+    /// is replaced rather than kept for the life of the connection.
+    private static let outboundCapacity = 4_096
+    private static let outboundRetainLimit = 65_536
+    /// Replies batched beyond this many bytes are handed to the channel before the batch ends.
+    private static let outboundHandOff = 16_384
 
     private func write(_ frame: Frame, context: ChannelHandlerContext) {
-        let payloadBytes = frame.payload.readableBytes
-        if payloadBytes >= gatherThreshold {
-            var header = context.channel.allocator.buffer(capacity: Frame.headerBytes)
-            header.writeFrameHeader(frame)
-            context.write(wrapOutboundOut(header), promise: nil)
+        if outbound.readableBytes == 0, outbound.writerIndex > 0 {
+            if outbound.capacity > Self.outboundRetainLimit {
+                outbound = context.channel.allocator.buffer(capacity: Self.outboundCapacity)
+            } else {
+                outbound.clear()
+            }
+        }
+        unflushed = true
+        if frame.payload.readableBytes >= Self.gatherThreshold {
+            outbound.writeFrameHeader(frame)
+            handOff(context: context)
             context.write(wrapOutboundOut(frame.payload), promise: nil)
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: Frame.headerBytes + payloadBytes)
-        buffer.writeFrame(frame)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        outbound.writeFrame(frame)
+        if outbound.readableBytes >= Self.outboundHandOff { handOff(context: context) }
+    }
+
+    /// Hands the batched bytes to the channel (without flushing). The channel keeps a reference to the
+    /// storage until the bytes are on the socket; moving the reader index marks them as sent here.
+    private func handOff(context: ChannelHandlerContext) {
+        guard outbound.readableBytes > 0 else { return }
+        context.write(wrapOutboundOut(outbound), promise: nil)
+        outbound.moveReaderIndex(to: outbound.writerIndex)
+    }
+
+    /// Sends everything written since the last flush.
+    private func flush(context: ChannelHandlerContext) {
+        guard unflushed else { return }
+        unflushed = false
+        handOff(context: context)
+        context.flush()
     }
 
     private func goaway(_ error: FrameError, context: ChannelHandlerContext) {
@@ -333,7 +323,7 @@ final class ConnectionHandler<C: Clock>: ChannelInboundHandler where C.Duration 
         guard !closed else { return }
         machine.startClosing()
         write(.goaway(status, reason: reason), context: context)
-        context.flush()
+        flush(context: context)
         close(context: context)
     }
 

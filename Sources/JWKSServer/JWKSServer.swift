@@ -49,9 +49,7 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
                         try handlers.addHandler(RejectingHandler(maxConnections: settings.maxConnections))
                         return
                     }
-                    try handlers.addHandler(
-                        ByteToMessageHandler(FrameDecoder(maximumPayloadBytes: settings.maxFrameBytes)))
-                    try handlers.addHandler(ConnectionHandler(dispatcher: dispatcher, settings: settings))
+                    try handlers.addHandler(ConnectionHandler(router: dispatcher, settings: settings))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)

@@ -1,4 +1,5 @@
 import Foundation
+import JWKS
 public import JWKSCache
 import JWKSConfig
 public import JWKSWire
@@ -7,17 +8,7 @@ import SwiftProtobuf
 
 /// Routes one request to its method and produces the reply. Hits are answered synchronously from the
 /// published snapshots' prepared replies; anything that must wait (a kid miss, Refresh, Reload) is deferred.
-public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Duration {
-    /// How a request is answered.
-    public enum Dispatch: Sendable {
-        /// Answer now.
-        case reply(Reply)
-        /// Answer when this finishes (off the event loop).
-        case deferred(@Sendable () async -> Reply)
-        /// Start a Watch stream.
-        case watch(Jwksd_V1_WatchRequest)
-    }
-
+public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Duration == Duration {
     /// The engine answering lookups.
     public let engine: JWKSEngine<C>
     /// The server's settings.
@@ -45,8 +36,8 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
     ///   - method: the method.
     ///   - payload: the request message bytes (already inflated).
     ///   - peer: the caller's credentials, when known.
-    /// - Returns: the reply, deferred work, or a Watch to start.
-    public func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Dispatch {
+    /// - Returns: the reply, deferred work, or a Watch stream.
+    public func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Answer {
         let dispatch = route(method, payload: payload, peer: peer)
         switch dispatch {
         case .reply(let reply):
@@ -65,7 +56,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
         }
     }
 
-    private func route(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Dispatch {
+    private func route(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Answer {
         do throws(ServerError) {
             switch method {
             case .getKey: return try getKey(try decode(payload), peer: peer)
@@ -84,7 +75,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
                     response.result = await hooks.reload()
                     return .ok(Self.encode(response))
                 }
-            case .watch: return .watch(try decode(payload))
+            case .watch: return .watch(try watch(try decode(payload), peer: peer))
             case .health:
                 let _: Jwksd_V1_HealthRequest = try decode(payload)
                 return .reply(health())
@@ -96,7 +87,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
 
     // MARK: - Methods
 
-    private func getKey(_ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?) throws(ServerError) -> Dispatch {
+    private func getKey(_ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?) throws(ServerError) -> Answer {
         guard !request.kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
         let tenant = try readableTenant(request.tenant, peer: peer)
         let alg = request.alg.isEmpty ? nil : request.alg
@@ -193,7 +184,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
         return .ok(Self.encode(response))
     }
 
-    private func refresh(_ request: Jwksd_V1_RefreshRequest, peer: PeerCredentials?) throws(ServerError) -> Dispatch {
+    private func refresh(_ request: Jwksd_V1_RefreshRequest, peer: PeerCredentials?) throws(ServerError) -> Answer {
         try requireAdmin(peer, method: .refresh)
         let tenant = try readableTenant(request.tenant, peer: nil, checkPermission: false)
         if !request.provider.isEmpty, tenant.provider(request.provider) == nil {
@@ -217,6 +208,58 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
             }
             return .ok(Self.encode(response))
         }
+    }
+
+    /// Checks the tenants a Watch names (all the peer may read when it names none) and maps the engine's
+    /// events for them to encoded `WatchEvent`s.
+    private func watch(_ request: Jwksd_V1_WatchRequest, peer: PeerCredentials?) throws(ServerError) -> WatchStream {
+        var tenants = Set(request.tenants)
+        for tenant in tenants {
+            guard let found = engine.tenant(tenant) else {
+                throw ServerError(.notFound, "unknown tenant \"\(tenant)\"")
+            }
+            guard Self.mayRead(found.config, peer: peer) else {
+                throw ServerError(.permissionDenied, "this peer may not watch tenant \"\(tenant)\"")
+            }
+        }
+        if tenants.isEmpty {
+            tenants = Set(engine.config.tenants.filter { Self.mayRead($0, peer: peer) }.map(\.id))
+        }
+        let providers = Set(request.providers)
+        let selected = tenants
+        let engine = self.engine
+        return WatchStream(events: engine.events()) { event in
+            guard selected.contains(event.key.tenant), providers.isEmpty || providers.contains(event.key.description),
+                let message = Self.watchEvent(event, engine: engine)
+            else { return nil }
+            return Self.encode(message)
+        }
+    }
+
+    /// The `WatchEvent` for an engine event, or nil for events a Watch does not report.
+    static func watchEvent(_ event: EngineEvent, engine: JWKSEngine<C>) -> Jwksd_V1_WatchEvent? {
+        var message = Jwksd_V1_WatchEvent()
+        message.tenant = event.key.tenant
+        message.provider = event.key.provider
+        message.at = Int64(Date().timeIntervalSince1970)
+        switch event.kind {
+        case .published(changed: true, let keys, _):
+            message.kind = .keysChanged
+            message.keyCount = UInt32(keys)
+            message.kids =
+                engine.entry(tenant: event.key.tenant, provider: event.key.provider)?.snapshot.record?.keySet.kids ?? []
+        case .failed(let failure, _):
+            message.kind = .failed
+            message.error = failure.message
+            message.keyCount = UInt32(
+                engine.entry(tenant: event.key.tenant, provider: event.key.provider)?.snapshot.record?.keySet.keys.count
+                    ?? 0)
+        case .removed:
+            message.kind = .removed
+        case .published, .notModified, .fetchStarted:
+            return nil
+        }
+        return message
     }
 
     private func health() -> Reply {
@@ -265,7 +308,7 @@ public final class RequestDispatcher<C: Clock>: Sendable where C.Duration == Dur
 
     private func decode<M: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws(ServerError) -> M {
         do {
-            return try M(serializedBytes: Array(buffer: payload))
+            return try M(serializedBytes: ProtobufBytes(payload))
         } catch {
             throw ServerError(.invalidArgument, "the payload is not a valid \(M.protoMessageName): \(error)")
         }

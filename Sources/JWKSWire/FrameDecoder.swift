@@ -14,7 +14,7 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         self.maximumPayloadBytes = maximumPayloadBytes
     }
 
-    public mutating func decode(buffer: inout ByteBuffer) throws -> Frame? {
+    public mutating func decode(buffer: inout ByteBuffer) throws(FrameError) -> Frame? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         guard length >= UInt32(Frame.headerBytesAfterLength) else {
             throw FrameError(code: .lengthTooSmall, reason: "frame length \(length) is under the 8-byte header")

@@ -40,10 +40,9 @@ struct ConnectionHandlerTests {
 
     static func channel(_ dispatcher: RequestDispatcher<ManualClock>) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayloadBytes: 65_536)))
         try channel.pipeline.syncOperations.addHandler(
             ConnectionHandler(
-                dispatcher: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0)))
+                router: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0)))
         try channel.connect(to: try SocketAddress(unixDomainSocketPath: "/tmp/jwksd-embedded.sock")).wait()
         return channel
     }
@@ -77,6 +76,83 @@ struct ConnectionHandlerTests {
         let message = try Jwksd_V1_GetKeyResponse(serializedBytes: Array(buffer: reply.payload))
         #expect(message.kid == request.kid && message.provider == "disk")
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    static func getKey(tenant: String, kid: String) throws -> ByteBuffer {
+        var request = Jwksd_V1_GetKeyRequest()
+        request.tenant = tenant
+        request.kid = kid
+        return ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+    }
+
+    /// Every buffer the handler wrote so far, and the frames they hold when read back to back.
+    static func drainOutbound(_ channel: EmbeddedChannel) throws -> (buffers: Int, frames: [Frame]) {
+        var all = ByteBuffer()
+        var buffers = 0
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            buffers += 1
+            all.writeBuffer(&buffer)
+        }
+        var decoder = FrameDecoder(maximumPayloadBytes: 1_048_576)
+        var frames: [Frame] = []
+        while let frame = try decoder.decode(buffer: &all) { frames.append(frame) }
+        #expect(all.readableBytes == 0)
+        return (buffers, frames)
+    }
+
+    @Test("frames that arrive in one read are answered in order in one write; a large payload follows by itself")
+    func batch() async throws {
+        let (dispatcher, directory) = try await Self.dispatcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let channel = try Self.channel(dispatcher)
+        let set = try #require(dispatcher.engine.entry(tenant: "acme", provider: "disk")?.snapshot.record?.keySet)
+        var keySet = Jwksd_V1_GetKeySetRequest()
+        keySet.tenant = "acme"
+        keySet.provider = "disk"
+        var bytes = ByteBuffer()
+        bytes.writeFrame(.request(.getKey, callID: 5, payload: try Self.getKey(tenant: "acme", kid: set.kids[0])))
+        bytes.writeFrame(Frame(kind: .ping, callID: 0, payload: ByteBuffer(string: "hi")))
+        bytes.writeFrame(
+            .request(.getKeySet, callID: 6, payload: ByteBuffer(bytes: try keySet.serializedBytes() as [UInt8])))
+        bytes.writeFrame(.request(.getKey, callID: 7, payload: try Self.getKey(tenant: "nope", kid: "k")))
+        try channel.writeInbound(bytes)
+        let (buffers, frames) = try Self.drainOutbound(channel)
+        #expect(frames.map(\.callID) == [5, 0, 6, 7])
+        #expect(frames.map(\.kind) == [.response, .pong, .response, .response])
+        #expect(frames[1].text == "hi")
+        #expect(frames[2].status == .ok && frames[2].payload.readableBytes >= 1_024)
+        let message = try Jwksd_V1_GetKeySetResponse(serializedBytes: Array(buffer: frames[2].payload))
+        #expect(message.keyCount == UInt32(set.keys.count))
+        #expect(frames[3].status == .notFound && frames[3].text == "unknown tenant \"nope\"")
+        // reply 5, the pong and 6's header batched; 6's payload by itself (no copy); 7 in a third buffer.
+        #expect(buffers == 3)
+        _ = try channel.finish()
+    }
+
+    @Test("a frame split across reads is answered once its last byte arrives; the rest of the read is kept")
+    func split() async throws {
+        let (dispatcher, directory) = try await Self.dispatcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let channel = try Self.channel(dispatcher)
+        let kid = try #require(
+            dispatcher.engine.entry(tenant: "acme", provider: "disk")?.snapshot.record?.keySet.kids.first)
+        var bytes = ByteBuffer()
+        bytes.writeFrame(.request(.getKey, callID: 1, payload: try Self.getKey(tenant: "acme", kid: kid)))
+        bytes.writeFrame(.request(.getKey, callID: 2, payload: try Self.getKey(tenant: "acme", kid: kid)))
+        let first = bytes.readableBytes / 2  // both frames have the same size
+        for cut in [2, 9, first - 1] {
+            let piece = bytes.readSlice(length: cut - (bytes.readerIndex))!
+            try channel.writeInbound(piece)
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        }
+        // The rest of frame 1 and the first 3 bytes of frame 2.
+        try channel.writeInbound(bytes.readSlice(length: first + 3 - bytes.readerIndex)!)
+        #expect(try Self.drainOutbound(channel).frames.map(\.callID) == [1])
+        try channel.writeInbound(bytes)
+        let second = try Self.drainOutbound(channel).frames
+        #expect(second.map(\.callID) == [2] && second[0].status == .ok)
+        #expect(channel.isActive)
         _ = try channel.finish()
     }
 

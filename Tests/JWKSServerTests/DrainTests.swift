@@ -13,7 +13,7 @@ struct DrainTests {
     func drain() async throws {
         let harness = try await MethodTests.harness()
         defer { Task { await harness.shutdown() } }
-        let raw = try await RawConnection.connect(harness.socketPath)
+        let raw = try await RawConnection.connect(harness.socketPath, timeout: .seconds(8))
         defer { raw.close() }
         let watch = ByteBuffer(bytes: try Jwksd_V1_WatchRequest().serializedBytes() as [UInt8])
         try raw.send(.request(.watch, callID: 1, payload: watch))
