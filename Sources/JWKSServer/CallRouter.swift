@@ -4,6 +4,10 @@ import NIOCore
 /// What a connection needs from the request router. It is not generic, so the per-frame code of
 /// ``ConnectionHandler`` runs without generic metadata lookups; ``RequestDispatcher`` is the implementation.
 protocol CallRouter: AnyObject, Sendable {
-    /// Routes one decoded request: a reply now, deferred work, or a Watch stream.
-    func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Answer
+    /// The counters behind the tallies.
+    var metrics: ServerMetrics { get }
+
+    /// Routes one decoded request: a reply now, deferred work, or a Watch stream. Calls answered now are
+    /// counted in `tally`.
+    func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally) -> Answer
 }

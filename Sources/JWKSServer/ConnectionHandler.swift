@@ -15,6 +15,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let router: any CallRouter
+    private let metrics: ServerMetrics
     private let settings: ServerSettings
     private var decoder: FrameDecoder
     private var machine: ConnectionStateMachine
@@ -33,6 +34,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var outbound: ByteBuffer
     /// Whether writes are waiting for a flush.
     private var unflushed = false
+    /// Whether a call completed since the last flush (the connection may have become idle).
+    private var completedSinceFlush = false
+    /// Metrics counted since the last flush.
+    private var tally = MetricsTally()
 
     /// Creates a handler.
     /// - Parameters:
@@ -41,6 +46,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     ///   - peer: credentials to use instead of reading SO_PEERCRED (tests with an embedded channel).
     init(router: any CallRouter, settings: ServerSettings, peer: PeerCredentials? = nil) {
         self.router = router
+        self.metrics = router.metrics
         self.settings = settings
         self.decoder = FrameDecoder(maximumPayloadBytes: settings.maxFrameBytes)
         self.machine = ConnectionStateMachine(maxCalls: settings.maxCallsPerConnection)
@@ -63,6 +69,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        metrics.record(&tally)
         closed = true
         idleTimer?.cancel()
         for task in tasks.values { task.cancel() }
@@ -189,11 +196,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         let accept = frame.flags.contains(.acceptCompressed)
-        switch router.dispatch(method, payload: payload, peer: peer) {
+        switch router.dispatch(method, payload: payload, peer: peer, tally: &tally) {
         case .reply(let reply):
             _ = machine.callCompleted(callID: frame.callID)
             write(reply, callID: frame.callID, acceptCompressed: accept, context: context)
-            armIdleTimer(context: context)
+            completedSinceFlush = true
             closeIfDrained(context: context)
         case .deferred(let work):
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -306,8 +313,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         outbound.moveReaderIndex(to: outbound.writerIndex)
     }
 
-    /// Sends everything written since the last flush.
+    /// Records the batch's metrics, sends everything written since the last flush, and notes whether the
+    /// connection became idle.
     private func flush(context: ChannelHandlerContext) {
+        metrics.record(&tally)
+        if completedSinceFlush {
+            completedSinceFlush = false
+            armIdleTimer(context: context)
+        }
         guard unflushed else { return }
         unflushed = false
         handOff(context: context)

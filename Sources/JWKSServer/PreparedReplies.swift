@@ -81,9 +81,11 @@ public final class PreparedReplies: Sendable {
 
     /// The reply for `kid`, narrowed by `alg`, or `nil` when no key matches.
     func key(kid: String, alg: String?, stale: Bool) -> ByteBuffer? {
-        guard let keys = byKid[kid] else { return nil }
-        for key in keys where alg == nil || key.jwk.accepts(alg: alg!) {
-            return stale ? key.stale : key.fresh
+        guard let index = byKid.index(forKey: kid) else { return nil }
+        let keys = byKid.values[index]
+        guard let alg else { return stale ? keys[0].stale : keys[0].fresh }
+        for position in keys.indices where keys[position].jwk.accepts(alg: alg) {
+            return stale ? keys[position].stale : keys[position].fresh
         }
         return nil
     }

@@ -31,18 +31,26 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         self.readIndex = engine.readIndex
     }
 
-    /// Dispatches one decoded request.
+    /// Dispatches one decoded request, counting it in the shared metrics at once.
     /// - Parameters:
     ///   - method: the method.
     ///   - payload: the request message bytes (already inflated).
     ///   - peer: the caller's credentials, when known.
     /// - Returns: the reply, deferred work, or a Watch stream.
     public func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Answer {
-        let dispatch = route(method, payload: payload, peer: peer)
-        switch dispatch {
+        var tally = MetricsTally()
+        let answer = dispatch(method, payload: payload, peer: peer, tally: &tally)
+        metrics.record(&tally)
+        return answer
+    }
+
+    /// Dispatches one decoded request, counting what is answered now in `tally` (the connection adds it to
+    /// the shared counters once per read batch); deferred calls count when they are answered.
+    func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally) -> Answer {
+        let answer = route(method, payload: payload, peer: peer, tally: &tally)
+        switch answer {
         case .reply(let reply):
-            metrics.answered(method, reply.status)
-            return dispatch
+            tally.answered(method, reply.status)
         case .deferred(let work):
             let metrics = self.metrics
             return .deferred {
@@ -51,16 +59,18 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
                 return reply
             }
         case .watch:
-            metrics.answered(method, .ok)
-            return dispatch
+            tally.answered(method, .ok)
         }
+        return answer
     }
 
-    private func route(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Answer {
+    private func route(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally)
+        -> Answer
+    {
         do throws(ServerError) {
             switch method {
-            case .getKey: return try getKey(try decode(payload), peer: peer)
-            case .getKeySet: return .reply(try getKeySet(try decode(payload), peer: peer))
+            case .getKey: return try getKey(try decode(payload), peer: peer, tally: &tally)
+            case .getKeySet: return .reply(try getKeySet(try decode(payload), peer: peer, tally: &tally))
             case .listTenants:
                 let _: Jwksd_V1_ListTenantsRequest = try decode(payload)
                 return .reply(listTenants(peer: peer))
@@ -87,7 +97,9 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
 
     // MARK: - Methods
 
-    private func getKey(_ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?) throws(ServerError) -> Answer {
+    private func getKey(_ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, tally: inout MetricsTally)
+        throws(ServerError) -> Answer
+    {
         guard !request.kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
         let tenant = try readableTenant(request.tenant, peer: peer)
         let alg = request.alg.isEmpty ? nil : request.alg
@@ -101,7 +113,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
             else { return nil }
             hadKeys = true
             guard let reply = prepared.key(kid: request.kid, alg: alg, stale: standing == .stale) else { return nil }
-            self.metrics.hit(stale: standing == .stale)
+            tally.hit(stale: standing == .stale)
             return reply
         }
         if request.provider.isEmpty {
@@ -114,7 +126,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
             }
             if let reply = hit(entry) { return .reply(.ok(reply)) }
         }
-        if hadKeys { self.metrics.kidMiss() }
+        if hadKeys { tally.kidMisses += 1 }
         let metrics = self.metrics
         let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
         let engine = self.engine
@@ -137,7 +149,9 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         }
     }
 
-    private func getKeySet(_ request: Jwksd_V1_GetKeySetRequest, peer: PeerCredentials?) throws(ServerError) -> Reply {
+    private func getKeySet(
+        _ request: Jwksd_V1_GetKeySetRequest, peer: PeerCredentials?, tally: inout MetricsTally
+    ) throws(ServerError) -> Reply {
         let tenant = try readableTenant(request.tenant, peer: peer)
         guard !request.provider.isEmpty else { throw ServerError(.invalidArgument, "GetKeySet needs a provider") }
         guard let entry = tenant.provider(request.provider) else {
@@ -153,7 +167,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
                 provider: request.provider)
         }
         let stale = standing == .stale
-        if stale { metrics.staleServe() }
+        if stale { tally.staleServes += 1 }
         return .ok(
             stale ? prepared.keySetStale : prepared.keySetFresh,
             compressed: stale ? prepared.keySetStaleCompressed : prepared.keySetFreshCompressed)

@@ -11,45 +11,56 @@ import JWKSWire
 /// - `jwksd_stale_serves_total`: GetKey and GetKeySet answers marked stale (the provider is failing and its
 ///   last good keys are being served).
 ///
-/// Every counter is created up front, so recording is one atomic increment on the hit path.
+/// Every counter is created up front. Connections count into a ``MetricsTally`` and add it here once per
+/// read batch; deferred calls count here directly.
 public struct ServerMetrics: Sendable {
-    /// Indexed by method raw value - 1, then status raw value (gaps in the status codes stay nil).
-    private let requests: [[Counter?]]
+    /// Indexed by ``slot(_:_:)`` (gaps in the status codes stay nil).
+    private let requests: [Counter?]
     private let hits: Counter
     private let kidMisses: Counter
     private let staleServes: Counter
 
     /// Creates the counters with a factory (the daemon passes its Prometheus factory; the default records nothing).
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
-        let slots = Int(StatusCode.allCases.map(\.rawValue).max() ?? 0) + 1
-        requests = Method.allCases.map { method in
-            (0..<slots).map { raw in
-                StatusCode(rawValue: UInt8(raw)).map { status in
-                    Counter(
-                        label: "jwksd_requests_total",
-                        dimensions: [("method", method.description), ("status", status.name)], factory: factory)
-                }
+        var requests = [Counter?](repeating: nil, count: Self.slotCount)
+        for method in Method.allCases {
+            for status in StatusCode.allCases {
+                requests[Self.slot(method, status)] = Counter(
+                    label: "jwksd_requests_total",
+                    dimensions: [("method", method.description), ("status", status.name)], factory: factory)
             }
         }
+        self.requests = requests
         hits = Counter(label: "jwksd_key_hits_total", dimensions: [], factory: factory)
         kidMisses = Counter(label: "jwksd_kid_misses_total", dimensions: [], factory: factory)
         staleServes = Counter(label: "jwksd_stale_serves_total", dimensions: [], factory: factory)
     }
-
-    /// Counts a GetKey answered from a published snapshot.
-    func hit(stale: Bool) {
-        hits.increment()
-        if stale { staleServes.increment() }
-    }
-
-    /// Counts a GetKey whose kid the published snapshots lacked.
-    func kidMiss() { kidMisses.increment() }
 
     /// Counts an answer marked stale.
     func staleServe() { staleServes.increment() }
 
     /// Counts one answered call.
     func answered(_ method: Method, _ status: StatusCode) {
-        requests[Int(method.rawValue) - 1][Int(status.rawValue)]?.increment()
+        requests[Self.slot(method, status)]?.increment()
+    }
+
+    /// Adds a connection's tally to the counters and zeroes it.
+    func record(_ tally: inout MetricsTally) {
+        guard !tally.isEmpty else { return }
+        for slot in tally.touched { requests[slot]?.increment(by: Int64(tally.requests[slot])) }
+        if tally.hits > 0 { hits.increment(by: Int64(tally.hits)) }
+        if tally.kidMisses > 0 { kidMisses.increment(by: Int64(tally.kidMisses)) }
+        if tally.staleServes > 0 { staleServes.increment(by: Int64(tally.staleServes)) }
+        tally.reset()
+    }
+
+    /// Status codes per method in the slot table.
+    private static let statusSlots = Int(StatusCode.allCases.map(\.rawValue).max() ?? 0) + 1
+    /// Slots in the (method, status) table.
+    static let slotCount = Method.allCases.count * statusSlots
+
+    /// The (method, status) slot: method raw value - 1, then status raw value.
+    static func slot(_ method: Method, _ status: StatusCode) -> Int {
+        (Int(method.rawValue) - 1) * statusSlots + Int(status.rawValue)
     }
 }

@@ -87,12 +87,15 @@ extension ByteBuffer {
     @discardableResult
     public mutating func writeFrameHeader(_ frame: Frame) -> Int {
         let length = UInt32(Frame.headerBytesAfterLength + frame.payload.readableBytes)
-        var written = writeInteger(length)
-        written += writeInteger(Frame.version)
-        written += writeInteger(frame.kind.rawValue)
-        written += writeInteger(frame.flags.rawValue)
-        written += writeInteger(frame.code)
-        written += writeInteger(frame.callID)
-        return written
+        // One bounds check and one write for the 12 bytes, big-endian like writeInteger.
+        return writeWithUnsafeMutableBytes(minimumWritableBytes: Frame.headerBytes) { bytes in
+            bytes.storeBytes(of: length.bigEndian, toByteOffset: 0, as: UInt32.self)
+            bytes[4] = Frame.version
+            bytes[5] = frame.kind.rawValue
+            bytes[6] = frame.flags.rawValue
+            bytes[7] = frame.code
+            bytes.storeBytes(of: frame.callID.bigEndian, toByteOffset: 8, as: UInt32.self)
+            return Frame.headerBytes
+        }
     }
 }

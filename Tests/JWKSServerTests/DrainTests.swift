@@ -24,17 +24,17 @@ struct DrainTests {
         while harness.issuer.requests(to: "/beta/jwks").count < 3 { try await Task.sleep(for: .milliseconds(5)) }
 
         let shutdown = Task { await harness.server.shutdown(drainTimeout: .seconds(5)) }
-        let ended = try #require(try raw.readFrame())
+        let ended = try #require(try await raw.readFrame())
         #expect(ended.kind == .response && ended.callID == 1 && ended.status == .unavailable)
         #expect(!FileManager.default.fileExists(atPath: harness.socketPath))
         try raw.send(.request(.getKey, callID: 5, payload: getKeyPayload("acme", "idp", "acme-0")))
-        let refused = try #require(try raw.readFrame())
+        let refused = try #require(try await raw.readFrame())
         #expect(refused.callID == 5 && refused.status == .unavailable)
-        let answered = try #require(try raw.readFrame())
+        let answered = try #require(try await raw.readFrame())
         #expect(answered.kind == .response && answered.callID == 3 && answered.status == .notFound)
-        let goaway = try #require(try raw.readFrame())
+        let goaway = try #require(try await raw.readFrame())
         #expect(goaway.kind == .goaway && goaway.status == .ok)
-        #expect(try raw.readFrame() == nil)
+        #expect(try await raw.readFrame() == nil)
         await shutdown.value
         #expect(harness.server.openConnections == 0)
     }
@@ -51,6 +51,6 @@ struct DrainTests {
         let started = ContinuousClock.now
         await harness.server.shutdown(drainTimeout: .milliseconds(200))
         #expect(ContinuousClock.now - started < .seconds(4))
-        #expect(try raw.readFrame() == nil)
+        #expect(try await raw.readFrame() == nil)
     }
 }

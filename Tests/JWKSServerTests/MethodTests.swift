@@ -83,7 +83,7 @@ struct MethodTests {
             .request(
                 .getKeySet, callID: 1, payload: try Self.payload(tenant: "acme", provider: "microsoft"),
                 flags: .acceptCompressed))
-        let wire = try #require(try raw.readFrame())
+        let wire = try #require(try await raw.readFrame())
         #expect(wire.flags.contains(.compressed))
         #expect(
             wire.payload.readableBytes < original.count * 6 / 10,

@@ -7,7 +7,8 @@ import NIOCore
 #endif
 
 /// A plain blocking Unix-socket connection for sending arbitrary bytes and reading frames, with a receive
-/// timeout so a test never hangs.
+/// timeout so a test never hangs. Reads block a thread of their own, not one of the few threads of Swift's
+/// cooperative pool that the server's deferred calls (and other tests running in parallel) need.
 final class RawConnection: @unchecked Sendable {
     // Used by one test task at a time; the descriptor is closed once.
     private let descriptor: Int32
@@ -59,7 +60,26 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// The next frame, or `nil` when the server closed the connection.
-    func readFrame() throws -> Frame? {
+    func readFrame() async throws -> Frame? {
+        try await Self.onOwnThread { try self.readFrameBlocking() }
+    }
+
+    /// Reads frames until the server closes, returning them.
+    func readUntilClosed() async throws -> [Frame] {
+        try await Self.onOwnThread {
+            var frames: [Frame] = []
+            while let frame = try self.readFrameBlocking() { frames.append(frame) }
+            return frames
+        }
+    }
+
+    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    private func readFrameBlocking() throws -> Frame? {
         var decoder = FrameDecoder(maximumPayloadBytes: 64 * 1_048_576)
         while true {
             if let frame = try decoder.decode(buffer: &pending) { return frame }
@@ -69,13 +89,6 @@ final class RawConnection: @unchecked Sendable {
             guard count > 0 else { throw Failure("recv failed or timed out: \(String(cString: strerror(errno)))") }
             pending.writeBytes(chunk[0..<count])
         }
-    }
-
-    /// Reads frames until the server closes, returning them.
-    func readUntilClosed() throws -> [Frame] {
-        var frames: [Frame] = []
-        while let frame = try readFrame() { frames.append(frame) }
-        return frames
     }
 
     func close() { Glibc.close(descriptor) }

@@ -162,7 +162,7 @@ struct RobustnessTests {
             }
             var rejected: [UInt32] = []
             for _ in 0..<4 {
-                let frame = try #require(try raw.readFrame())
+                let frame = try #require(try await raw.readFrame())
                 #expect(frame.kind == .response && frame.status == .resourceExhausted)
                 rejected.append(frame.callID)
             }
@@ -171,18 +171,18 @@ struct RobustnessTests {
             try raw.send(testCase.bytes)
             switch testCase.expected {
             case .goaway(let status):
-                let frames = try raw.readUntilClosed()
+                let frames = try await raw.readUntilClosed()
                 let goaway = try #require(frames.last, "no GOAWAY for \(testCase.name)")
                 #expect(goaway.kind == .goaway, "\(testCase.name): \(frames.map(\.kind))")
                 #expect(goaway.status == status, "\(testCase.name): \(goaway.text)")
                 #expect(!goaway.text.isEmpty)
             case .error(let status, let callID):
-                let frame = try #require(try raw.readFrame())
+                let frame = try #require(try await raw.readFrame())
                 #expect(
                     frame.kind == .response && frame.status == status && frame.callID == callID,
                     "\(testCase.name): \(frame.kind) \(frame.status) \(frame.text)")
                 try raw.send(Frame(kind: .ping, callID: 0, payload: ByteBuffer(string: "still there?")))
-                let pong = try #require(try raw.readFrame())
+                let pong = try #require(try await raw.readFrame())
                 #expect(pong.kind == .pong && pong.text == "still there?")
             }
         }
@@ -201,7 +201,8 @@ struct RobustnessTests {
         bytes += frameBytes(.request(.getKey, callID: 2, payload: getKeyPayload("acme", "idp", "acme-1")))
         bytes += frameBytes(.request(.health, callID: 3, payload: ByteBuffer()))
         try raw.send(bytes)
-        let order = try (0..<3).map { _ in try #require(try raw.readFrame()) }
+        var order: [Frame] = []
+        for _ in 0..<3 { order.append(try #require(try await raw.readFrame())) }
         #expect(order.map(\.callID) == [2, 3, 1])
         #expect(order.map(\.status) == [.ok, .ok, .notFound])
     }
@@ -260,10 +261,10 @@ struct RobustnessTests {
             second.close()
         }
         try first.send(.request(.health, callID: 1, payload: ByteBuffer()))
-        #expect(try first.readFrame()?.status == .ok)
+        #expect(try await first.readFrame()?.status == .ok)
         let third = try await RawConnection.connect(harness.socketPath)
         defer { third.close() }
-        let frames = try third.readUntilClosed()
+        let frames = try await third.readUntilClosed()
         #expect(frames.map(\.kind) == [.goaway])
         #expect(frames.first?.status == .resourceExhausted)
     }
