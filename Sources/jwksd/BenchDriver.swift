@@ -9,6 +9,10 @@ import Synchronization
 /// connection keeps `pipeline` calls in flight (one call id per pipeline slot); when replies arrive their
 /// latencies are recorded and the slots' next requests go out, batched per read. The client does no protobuf
 /// work and allocates nothing per call, and one thread (by default) leaves the cores to the daemon.
+///
+/// A thread with one connection and one call in flight has nothing to multiplex: it writes and then blocks
+/// in `read`, like the `--floor` client (and like a synchronous client library), so the comparison with the
+/// floor measures the daemon, not a poll(2) the floor does not make.
 struct BenchDriver: Sendable {
     let socketPath: String
     /// Complete REQUEST frames; bytes 8..<12 (the call id) are overwritten per send.
@@ -41,6 +45,9 @@ struct BenchDriver: Sendable {
         }
     }
 
+    /// One connection with one call in flight: blocking reads instead of poll(2).
+    private var blocking: Bool { connections == 1 && pipeline == 1 }
+
     /// Runs until the budget or the deadline ends and every call in flight is answered.
     func run() -> Result<BenchReport, BenchError> {
         var report = BenchReport()
@@ -49,13 +56,20 @@ struct BenchDriver: Sendable {
         do throws(BenchError) {
             for index in 0..<connections {
                 let descriptor = try BenchSocket.connect(socketPath, timeout: timeout)
-                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+                if !blocking { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
                 let connection = Connection(
                     descriptor: descriptor, pipeline: pipeline,
                     target: ((firstConnection + index) * pipeline) % frames.count)
                 open.append(connection)
                 for slot in 0..<pipeline where budget.take() { enqueue(connection, slot: slot) }
                 try flush(connection)
+            }
+            if blocking, let connection = open.first {
+                while connection.inFlight > 0 {
+                    try receive(connection, into: &report)
+                    try flush(connection)
+                }
+                return .success(report)
             }
             var polls = open.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
             let timeoutMilliseconds = Int32(timeout.components.seconds * 1_000 + 1)
@@ -116,7 +130,9 @@ struct BenchDriver: Sendable {
         connection.written = 0
     }
 
-    /// Reads what is there, records every complete reply and queues the next calls.
+    /// Reads what is there, records every complete reply and queues the next calls. A read that leaves room
+    /// in the buffer took everything there was, so the next read waits for poll(2) (or blocks) instead of
+    /// asking again only to get EAGAIN.
     private func receive(_ connection: Connection, into report: inout BenchReport) throws(BenchError) {
         while true {
             let got = connection.incoming.withUnsafeMutableBytes { raw in
@@ -125,9 +141,11 @@ struct BenchDriver: Sendable {
             if got == 0 { throw BenchError("the daemon closed the connection") }
             if got < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN, blocking { throw BenchError("no reply within \(timeout) (--timeout)") }
                 if errno == EAGAIN { return }
                 throw BenchError("read: \(String(cString: strerror(errno)))")
             }
+            let drained = connection.filled + got < connection.incoming.count
             connection.filled += got
             let now = BenchSocket.now()
             var offset = 0
@@ -160,6 +178,7 @@ struct BenchDriver: Sendable {
                 connection.filled = remaining
             }
             if connection.filled == connection.incoming.count { throw BenchError("a reply larger than 1 MiB") }
+            if drained { return }
         }
     }
 }
