@@ -1,4 +1,5 @@
 import Foundation
+import JWKS
 import NIOCore
 import NIOHTTP1
 
@@ -37,7 +38,7 @@ final class DevIssuerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .send(let status, let fields, let body):
             var headers = HTTPHeaders(fields)
             headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
-            headers.replaceOrAdd(name: "Date", value: DevIssuerState.httpDate(Int64(Date.now.timeIntervalSince1970)))
+            headers.replaceOrAdd(name: "Date", value: HTTPDate.format(Int64(Date.now.timeIntervalSince1970)))
             if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
             context.write(
                 wrapOutboundOut(

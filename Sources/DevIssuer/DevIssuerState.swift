@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JWKS
 
 /// What the dev issuer serves, its scripted faults and its request log. Pure data behind the server's
 /// lock: the NIO handler asks it for a ``DevResponse`` and performs it.
@@ -108,14 +109,14 @@ struct DevIssuerState {
         let digest = SHA256.hash(data: body).prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         let etag = "\"\(digest)\""
         var fields: [(String, String)] = [("ETag", etag)]
-        if let lastModified { fields.append(("Last-Modified", Self.httpDate(lastModified))) }
+        if let lastModified { fields.append(("Last-Modified", HTTPDate.format(lastModified))) }
         if let maxAge { fields.append(("Cache-Control", "public, max-age=\(maxAge)")) }
         fields += extra
         if let match = request["if-none-match"] {
             if match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
                 return .send(status: 304, headers: fields, body: [])
             }
-        } else if let since = request["if-modified-since"], let lastModified, let date = Self.parseHTTPDate(since),
+        } else if let since = request["if-modified-since"], let lastModified, let date = HTTPDate.parse(since),
             date >= lastModified
         {
             return .send(status: 304, headers: fields, body: [])
@@ -147,22 +148,6 @@ struct DevIssuerState {
         }
         faults[path] = rules.isEmpty ? nil : rules
         return first.fault
-    }
-
-    static func httpDate(_ seconds: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-    }
-
-    static func parseHTTPDate(_ text: String) -> Int64? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970) }
     }
 }
 

@@ -1,3 +1,4 @@
+import JWKS
 import JWKSConfig
 import Synchronization
 import Testing

@@ -1,3 +1,4 @@
+import JWKS
 public import JWKSConfig
 
 /// One GET the engine asks a transport to perform (redirects are not followed by the transport).

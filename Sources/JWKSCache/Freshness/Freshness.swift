@@ -1,3 +1,4 @@
+import JWKS
 public import JWKSConfig
 
 /// How long a response stays fresh, and what else its headers allow.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JWKS
 import JWKSConfig
 
 /// Keys from a local JWKS file. Each fetch re-reads the file; an ETag derived from its content lets the
