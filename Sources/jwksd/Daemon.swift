@@ -24,7 +24,11 @@ struct Daemon {
     ///   - logger: where every component logs.
     init(path: String, registry: JWKSDConfig, logger: Logger) {
         self.registry = registry
-        let transport = AsyncHTTPClientTransport(connectTimeout: registry.defaults.retry.connectTimeout)
+        // Refreshes, the HTTP client's I/O and the event consumers run on threads niced below the socket
+        // server's event loops, so lookups preempt them on a busy host.
+        let background = BackgroundLoops(threads: System.coreCount, nice: Self.backgroundNice)
+        let transport = AsyncHTTPClientTransport(
+            connectTimeout: registry.defaults.retry.connectTimeout, group: background.group)
         let clock = ContinuousClock()
         let store = registry.server.snapshotDir.map { SnapshotStore(directory: registry.resolve($0)) }
         var restored: [ProviderKey: KeySetRecord<ContinuousClock.Instant>] = [:]
@@ -43,23 +47,27 @@ struct Daemon {
         let engine = JWKSEngine(
             config: registry, clock: clock, transport: transport,
             prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes), restored: restored,
-            metrics: exporter.engineMetrics)
+            metrics: exporter.engineMetrics, refreshExecutor: background)
         self.engine = engine
         settings = ServerSettings(config: registry)
         let reloader = ConfigReloader(path: path, engine: engine, logger: logger, exporter: exporter)
-        // The socket server gets event loops of its own: lookups never queue behind the HTTP client's I/O (which
-        // runs on NIO's shared loops) during a refresh storm.
+        // The socket server gets event loops of its own (at the process's priority): lookups never queue behind
+        // the HTTP client's I/O during a refresh storm.
         let server = JWKSServer(
             dispatcher: RequestDispatcher(
                 engine: engine, settings: settings, hooks: reloader, metrics: exporter.serverMetrics),
             group: MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: EngineService(engine: engine, transport: transport, logger: logger)),
+            .init(
+                service: EngineService(engine: engine, transport: transport, background: background, logger: logger)),
             .init(service: ServerService(server: server, logger: logger)),
             .init(service: HangupService(reloader: reloader, logger: logger)),
             .init(service: ConfigWatchService(path: path, reloader: reloader, logger: logger)),
         ]
-        if let store { services.append(.init(service: SnapshotService(engine: engine, store: store, logger: logger))) }
+        if let store {
+            services.append(
+                .init(service: SnapshotService(engine: engine, store: store, executor: background, logger: logger)))
+        }
         if let address = registry.server.metrics {
             let metrics = MetricsServer(address: address, group: .singleton) { exporter.render(engine: engine) }
             services.append(.init(service: MetricsService(server: metrics, logger: logger)))
@@ -74,6 +82,10 @@ struct Daemon {
                 "providers": "\(registry.providerCount)",
             ])
     }
+
+    /// How much lower than the process's priority the background threads run (nice 10: a CFS weight of 110
+    /// against the event loops' 1024).
+    static let backgroundNice: Int32 = 10
 
     /// Runs until SIGTERM or SIGINT (then drains and returns) or until a service fails.
     func run() async throws {

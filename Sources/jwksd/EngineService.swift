@@ -6,22 +6,28 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Runs the engine: first loads, then the refresh timer loop until shutdown; logs every outcome.
+/// Runs the engine: first loads, then the refresh timer loop until shutdown; logs every outcome. The timer
+/// loop and the log run on the background threads, like the refreshes.
 struct EngineService: Service {
     let engine: JWKSEngine<ContinuousClock>
     let transport: AsyncHTTPClientTransport
+    let background: BackgroundLoops
     let logger: Logger
 
     func run() async throws {
         let events = engine.events()
-        let logging = Task { [logger] in
+        let logging = Task(executorPreference: background) { [logger] in
             for await event in events { EventLog.log(event, to: logger) }
         }
         engine.start()
-        await cancelWhenGracefulShutdown {
-            await engine.run()
+        await withTaskExecutorPreference(background) {
+            await cancelWhenGracefulShutdown {
+                await engine.run()
+            }
         }
         logging.cancel()
+        await logging.value
         try await transport.shutdown()
+        try await background.shutdown()
     }
 }

@@ -10,10 +10,18 @@ import UnixSignals
 struct SnapshotService: Service {
     let engine: JWKSEngine<ContinuousClock>
     let store: SnapshotStore
+    /// Where the writes run (the daemon's background threads).
+    let executor: (any TaskExecutor)?
     let logger: Logger
 
     func run() async throws {
         let events = engine.events()
+        await withTaskExecutorPreference(executor) {
+            await write(events)
+        }
+    }
+
+    private func write(_ events: AsyncStream<EngineEvent>) async {
         await cancelWhenGracefulShutdown {
             for await event in events {
                 switch event.kind {

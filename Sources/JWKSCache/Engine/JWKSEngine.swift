@@ -39,6 +39,8 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     private let fetcher: HTTPFetcher
     private let makeGenerator: @Sendable () -> any RandomNumberGenerator & Sendable
     private let prepare: SnapshotPreparer<C.Instant>?
+    /// Where refresh fetches and their publication run (the global executor when nil).
+    private let refreshExecutor: (any TaskExecutor)?
     private let generationCounter = ManagedAtomic<UInt64>(1)
     private let applying = Mutex(())
 
@@ -52,6 +54,8 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - prepare: builds each published snapshot's attachment (the server's encoded replies).
     ///   - restored: keys from warm-restart snapshots, served at once and refreshed on schedule.
     ///   - metrics: where refresh outcomes are counted.
+    ///   - refreshExecutor: where refresh fetches and their publication run (the daemon's lower-priority
+    ///     background threads); the global executor when nil.
     public init(
         config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String = JWKSDVersion.userAgent,
         makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
@@ -59,9 +63,11 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
         },
         prepare: SnapshotPreparer<C.Instant>? = nil,
         restored: [ProviderKey: KeySetRecord<C.Instant>] = [:],
-        metrics: EngineMetrics = EngineMetrics()
+        metrics: EngineMetrics = EngineMetrics(),
+        refreshExecutor: (any TaskExecutor)? = nil
     ) {
         self.clock = clock
+        self.refreshExecutor = refreshExecutor
         self.metrics = metrics
         let epoch = clock.now
         let ticks: @Sendable (C.Instant) -> Int64 = { instant in
@@ -110,6 +116,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             key: ProviderKey(tenant: tenant, provider: provider.id), config: provider,
             source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
             generator: makeGenerator(), prepare: prepare, restoring: record, ticks: ticks,
+            executor: refreshExecutor,
             emit: { event in
                 metrics.record(event)
                 hub.emit(event)

@@ -42,6 +42,8 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     /// The provider on the non-generic read path (published together with ``snapshot``).
     public let reader: ReadProvider
     private let ticks: @Sendable (Instant) -> Int64
+    /// Where fetches and their publication run (the global executor when nil).
+    private let executor: (any TaskExecutor)?
 
     /// Creates a driver in `empty`; call ``start()`` to begin loading.
     /// - Parameters:
@@ -56,13 +58,16 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - record: keys to start with (a reload that changed only the policy, or a warm restart); the
     ///     refresh is planned from them with this provider's policy.
     ///   - ticks: converts the clock's instants to the read path's ticks (``ReadIndex/nowTicks()``).
+    ///   - executor: where fetches and their publication run (the global executor when nil).
     ///   - emit: receives every event.
     public init(
         key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
         scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
         prepare: SnapshotPreparer<Instant>? = nil, restoring record: KeySetRecord<Instant>? = nil,
-        ticks: @escaping @Sendable (Instant) -> Int64, emit: @escaping @Sendable (EngineEvent) -> Void
+        ticks: @escaping @Sendable (Instant) -> Int64, executor: (any TaskExecutor)? = nil,
+        emit: @escaping @Sendable (EngineEvent) -> Void
     ) {
+        self.executor = executor
         self.key = key
         self.config = config
         self.source = source
@@ -224,7 +229,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             let source = self.source
             let limiter = self.limiter
             let clock = self.clock
-            Task {
+            Task(executorPreference: executor) {
                 let (result, duration) = await limiter.withPermit {
                     let start = clock.now
                     let result = await source.fetch(validators: validators)

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import JWKSConfig
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 import NIOSSL
 
@@ -11,8 +11,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     private let client: HTTPClient
 
     /// Creates the shared client.
-    /// - Parameter connectTimeout: the time allowed to establish a connection (`defaults.retry.connect_timeout`).
-    public init(connectTimeout: Duration) {
+    /// - Parameters:
+    ///   - connectTimeout: the time allowed to establish a connection (`defaults.retry.connect_timeout`).
+    ///   - group: the event loops for its I/O (NIO's shared loops when nil).
+    public init(connectTimeout: Duration, group: (any EventLoopGroup)? = nil) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: TimeAmount(connectTimeout))
@@ -20,7 +22,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         // (The pool's default retries connecting until the request deadline, which held a fetch permit for the
         // whole attempt_timeout per provider when a host was down.)
         configuration.connectionPool.retryConnectionEstablishment = false
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.client = HTTPClient(
+            eventLoopGroupProvider: group.map { .shared($0) } ?? .singleton, configuration: configuration)
     }
 
     /// Shuts the client down; call once when the engine stops.

@@ -1,0 +1,47 @@
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Threads for the daemon's background work (refresh fetches through AsyncHTTPClient, parsing and
+/// publishing key sets, the event log and snapshot writes) that run at a lower CPU priority (`nice`) than
+/// the socket server's event loops. On a busy host a lookup thread that wakes up then preempts a refresh at
+/// once instead of waiting for its time slice: a rotation storm across thousands of providers costs the
+/// lookups little latency (BENCHMARKS.md, "Rotation storm").
+///
+/// It is both an `EventLoopGroup` (for the HTTP client) and a `TaskExecutor` (for the engine's refresh tasks
+/// and the services that consume its events).
+final class BackgroundLoops: TaskExecutor, Sendable {
+    /// The event loops; each one's thread was niced when the group was made.
+    let group: MultiThreadedEventLoopGroup
+    /// The nice value the threads run at (0 when lowering their priority failed).
+    let nice: Int32
+
+    /// Creates the threads and lowers their priority (which needs no privilege).
+    /// - Parameters:
+    ///   - threads: how many threads.
+    ///   - nice: the niceness increment (1-19) relative to the process.
+    init(threads: Int, nice: Int32) {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        var applied: Int32 = nice
+        for loop in group.makeIterator() {
+            // On Linux a nice value belongs to a thread; `who` 0 is the calling thread.
+            let result = try? loop.submit { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) }.wait()
+            if result != 0 { applied = 0 }
+        }
+        self.nice = applied
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        group.next().execute { job.runSynchronously(on: executor) }
+    }
+
+    /// Stops the threads (after everything that runs on them has finished).
+    func shutdown() async throws {
+        try await group.shutdownGracefully()
+    }
+}
