@@ -12,7 +12,9 @@ import NIOPosix
 /// lookups little latency (BENCHMARKS.md, "Rotation storm").
 ///
 /// It is both an `EventLoopGroup` (for the HTTP client) and a `TaskExecutor` (for the engine's refresh tasks
-/// and the services that consume its events).
+/// and the services that consume its events). Like NIO's singleton loops it lives as long as the process:
+/// fetches still in flight at shutdown resume on it after the services have stopped, and a job scheduled on
+/// a loop that was shut down would be dropped.
 final class BackgroundLoops: TaskExecutor, Sendable {
     /// The event loops; each one's thread was niced when the group was made.
     let group: MultiThreadedEventLoopGroup
@@ -38,10 +40,5 @@ final class BackgroundLoops: TaskExecutor, Sendable {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         group.next().execute { job.runSynchronously(on: executor) }
-    }
-
-    /// Stops the threads (after everything that runs on them has finished).
-    func shutdown() async throws {
-        try await group.shutdownGracefully()
     }
 }

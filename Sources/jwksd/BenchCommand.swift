@@ -49,7 +49,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "'all' to spread lookups over every tenant, provider and kid the daemon reports.") var mix: String?
     @Option(help: "Fraction of lookups for unknown kids (0 to 1).") var missRatio = 0.0
     @Flag(help: "Set ACCEPT_COMPRESSED on requests.") var compressed = false
-    @Flag(help: "Also measure the floor: a raw Unix-socket ping-pong with the same sizes; print ratios to it.")
+    @Flag(
+        help: """
+            Also measure the floor: a raw Unix-socket ping-pong with the same sizes, and the same ping-pong \
+            against a minimal SwiftNIO server (the event loop's floor); print ratios to them.
+            """)
     var floor = false
     @Flag(help: "Print the report as JSON.") var json = false
 
@@ -85,6 +89,7 @@ struct BenchCommand: AsyncParsableCommand {
         let warmupDuration = try DurationText.parse(warmup)
         let report: BenchReport
         var floorReport: BenchReport?
+        var eventLoopFloor: BenchReport?
         do throws(BenchError) {
             _ = try await run.measure(duration: warmupDuration, requests: nil)
             report = try await run.measure(duration: measured, requests: requests)
@@ -92,13 +97,16 @@ struct BenchCommand: AsyncParsableCommand {
                 let replyBytes = try BenchFloor.replyBytes(socketPath: client.socketPath, request: request)
                 floorReport = try await BenchFloor.measure(
                     request: request, replyBytes: replyBytes, duration: measured, requests: requests)
+                eventLoopFloor = try await BenchEventLoopFloor.measure(
+                    request: request, replyBytes: replyBytes, duration: measured, requests: requests)
             }
         } catch {
             StandardError.write("bench: \(error)\n")
             throw ExitCode(1)
         }
         let header = BenchReport.Header(method: method.rawValue, connections: connections, pipeline: pipeline)
-        print(json ? report.json(header, floor: floorReport) : report.table(header, floor: floorReport))
+        let floors = BenchReport.Floors(socketPair: floorReport, eventLoop: eventLoopFloor)
+        print(json ? report.json(header, floors: floors) : report.table(header, floors: floors))
         if report.requests == 0 { throw ExitCode(1) }
     }
 }

@@ -34,16 +34,27 @@ enum BenchFloor {
                 }
             }
         }
+        let result = await pingPong(
+            client, request: request, replyBytes: replyBytes, duration: duration, requests: requests)
+        close(client)
+        await echo.value
+        return try result.get()
+    }
+
+    /// The client side of a floor: write the request, read the reply, one call at a time, on a thread of its
+    /// own, for `duration` (or `requests` round trips).
+    static func pingPong(
+        _ client: Int32, request: [UInt8], replyBytes: Int, duration: Duration, requests: Int?
+    ) async -> Result<BenchReport, BenchError> {
         let budget = BenchBudget(total: requests)
         let nanoseconds =
             UInt64(duration.components.seconds) * 1_000_000_000
             + UInt64(duration.components.attoseconds / 1_000_000_000)
-        let result = await BenchSocket.onThread { () -> Result<BenchReport, BenchError> in
+        return await BenchSocket.onThread { () -> Result<BenchReport, BenchError> in
             var report = BenchReport()
             var reply = [UInt8](repeating: 0, count: replyBytes)
             let start = BenchSocket.now()
             let deadline = requests == nil ? start + nanoseconds : UInt64.max
-            defer { close(client) }
             do throws(BenchError) {
                 while budget.take() {
                     let sent = BenchSocket.now()
@@ -58,8 +69,6 @@ enum BenchFloor {
             report.elapsed = .nanoseconds(Int64(BenchSocket.now() - start))
             return .success(report)
         }
-        await echo.value
-        return try result.get()
     }
 
     /// The size in bytes of the daemon's reply frame to `request` (one call on a fresh connection).

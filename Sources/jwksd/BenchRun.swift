@@ -37,6 +37,8 @@ struct BenchRun: Sendable {
             requests == nil
             ? start + UInt64(duration.components.seconds) * 1_000_000_000
                 + UInt64(duration.components.attoseconds / 1_000_000_000) : UInt64.max
+        let daemon = DaemonCPU.pid(socketPath: socketPath)
+        let cpuBefore = daemon.flatMap(DaemonCPU.sample(pid:))
         let threadCount = max(1, min(threads, connections))
         let results = await withTaskGroup(of: Result<BenchReport, BenchError>.self) { group in
             var first = 0
@@ -55,91 +57,9 @@ struct BenchRun: Sendable {
         var merged = BenchReport()
         for result in results { merged.merge(try result.get()) }
         merged.elapsed = .nanoseconds(Int64(BenchSocket.now() - start))
+        if let daemon, let cpuBefore, let cpuAfter = DaemonCPU.sample(pid: daemon) {
+            merged.daemonCPU = cpuAfter - cpuBefore
+        }
         return merged
-    }
-}
-
-/// Latencies and outcomes of a run.
-struct BenchReport: Sendable {
-    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    var statuses: [StatusCode: Int] = [:]
-    var requests = 0
-    var elapsed: Duration = .zero
-
-    mutating func record(status: StatusCode, nanoseconds: UInt64) {
-        _ = histogram.record(nanoseconds)
-        statuses[status, default: 0] += 1
-        requests += 1
-    }
-
-    mutating func merge(_ other: BenchReport) {
-        histogram.add(other.histogram)
-        for (status, count) in other.statuses { statuses[status, default: 0] += count }
-        requests += other.requests
-    }
-
-    /// The run's length in seconds.
-    var seconds: Double { Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 }
-
-    var throughput: Double { seconds > 0 ? Double(requests) / seconds : 0 }
-
-    func micros(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1_000 }
-
-    var errors: [StatusCode: Int] { statuses.filter { $0.key != .ok } }
-
-    /// What was measured.
-    struct Header {
-        var method: String
-        var connections: Int
-        var pipeline: Int
-    }
-
-    private func latencyLine(_ label: String) -> String {
-        String(
-            format: "%@ p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f", label, micros(50), micros(90), micros(99),
-            micros(99.9), Double(histogram.max) / 1_000)
-    }
-
-    /// A readable report; with `floor`, its latencies and the ratios to it.
-    func table(_ header: Header, floor: BenchReport? = nil) -> String {
-        var lines = [
-            "method \(header.method), \(header.connections) connection(s) x pipeline \(header.pipeline)",
-            String(format: "requests %d in %.2fs: %.0f req/s", requests, seconds, throughput),
-            latencyLine("latency us:"),
-        ]
-        let errorText = errors.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.name) \($0.value)" }
-        lines.append("errors: " + (errorText.isEmpty ? "none" : errorText.joined(separator: ", ")))
-        if let floor {
-            lines.append(floor.latencyLine("floor us:  "))
-            lines.append(
-                String(
-                    format: "ratio to floor: p50 %.2fx  p90 %.2fx  p99 %.2fx  p99.9 %.2fx",
-                    micros(50) / floor.micros(50),
-                    micros(90) / floor.micros(90), micros(99) / floor.micros(99), micros(99.9) / floor.micros(99.9)))
-            lines.append("(floor: raw socketpair ping-pong between two threads, same sizes, one call at a time)")
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    private var latencyJSON: String {
-        String(
-            format: #"{"p50":%.1f,"p90":%.1f,"p99":%.1f,"p99_9":%.1f,"max":%.1f}"#, micros(50), micros(90), micros(99),
-            micros(99.9), Double(histogram.max) / 1_000)
-    }
-
-    /// The report as one JSON object; with `floor`, its latencies and the ratios to it.
-    func json(_ header: Header, floor: BenchReport? = nil) -> String {
-        let errorFields = errors.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\"\($0.key.name)\":\($0.value)" }
-        var text = String(
-            format: #"{"method":"%@","connections":%d,"pipeline":%d,"requests":%d,"seconds":%.3f,"throughput":%.1f,"#,
-            header.method, header.connections, header.pipeline, requests, seconds, throughput)
-        text += #""latency_us":"# + latencyJSON + #","errors":{"# + errorFields.joined(separator: ",") + "}"
-        if let floor {
-            text += #","floor_latency_us":"# + floor.latencyJSON
-            text += String(
-                format: #","floor_ratio":{"p50":%.3f,"p99":%.3f}"#, micros(50) / floor.micros(50),
-                micros(99) / floor.micros(99))
-        }
-        return text + "}"
     }
 }

@@ -28,6 +28,5 @@ struct EngineService: Service {
         logging.cancel()
         await logging.value
         try await transport.shutdown()
-        try await background.shutdown()
     }
 }

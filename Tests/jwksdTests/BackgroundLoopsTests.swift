@@ -14,7 +14,7 @@ struct BackgroundLoopsTests {
     static func currentNice() -> Int32 { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
 
     @Test("a task that prefers the loops runs on them, niced; other tasks keep the process's priority")
-    func niced() async throws {
+    func niced() async {
         let base = await Task.detached { Self.currentNice() }.value
         let loops = BackgroundLoops(threads: 2, nice: 7)
         #expect(loops.nice == 7)
@@ -26,6 +26,5 @@ struct BackgroundLoopsTests {
         #expect(nice == base + 7)
         #expect(onLoop)
         #expect(await Task.detached { Self.currentNice() }.value == base)
-        try await loops.shutdown()
     }
 }

@@ -123,6 +123,8 @@ struct ServeEndToEndTests {
         #expect((report["errors"] as? [String: Any])?.isEmpty == true)
         let latency = try #require(report["latency_us"] as? [String: Double])
         #expect(latency["p50"]! > 0 && latency["p50"]! <= latency["p99"]! && latency["p99"]! <= latency["max"]!)
+        // The daemon was found through the socket's peer credentials and its /proc stat read.
+        #expect((report["daemon_cpu_us_per_call"] as? Double).map { $0 >= 0 } == true, "\(one.output)")
         let mixed = try Self.run(
             ["bench", "--mix", "all", "--miss-ratio", "0.5", "--requests", "400", "--warmup", "0s", "--json"],
             environment: environment)
@@ -134,6 +136,7 @@ struct ServeEndToEndTests {
             ["bench", "--method", "health", "--requests", "100", "--warmup", "0s"], environment: environment)
         #expect(table.output.contains("requests 100 in"))
         #expect(table.output.contains("errors: none"))
+        #expect(table.output.contains("daemon CPU: "))
         let floor = try Self.run(
             [
                 "bench", "--tenant", "acme", "--provider", "disk", "--kid", "disk-1", "--requests", "300",
@@ -148,6 +151,10 @@ struct ServeEndToEndTests {
         // The printed latencies are rounded to 0.1 µs; the ratio is computed before rounding.
         let expected = measured["p50"]! / floorLatency["p50"]!
         #expect(abs(ratio["p50"]! - expected) / expected < 0.05)
+        // The same ping-pong against a minimal SwiftNIO server, reported beside it.
+        let eventLoop = try #require(floorReport["event_loop_floor_latency_us"] as? [String: Double])
+        #expect(eventLoop["p50"]! > 0 && eventLoop["p50"]! <= eventLoop["p99"]!)
+        #expect(floorReport["event_loop_floor_ratio"] is [String: Double])
     }
 
     @Test("an atomic rename of the config file is picked up by the watcher")
