@@ -47,7 +47,8 @@ public struct ServerMetrics: Sendable {
     /// Adds a connection's tally to the counters and zeroes it.
     func record(_ tally: inout MetricsTally) {
         guard !tally.isEmpty else { return }
-        for slot in tally.touched { requests[slot]?.increment(by: Int64(tally.requests[slot])) }
+        if tally.firstSlot >= 0 { requests[tally.firstSlot]?.increment(by: Int64(tally.firstCount)) }
+        for (slot, count) in tally.otherSlots { requests[slot]?.increment(by: Int64(count)) }
         if tally.hits > 0 { hits.increment(by: Int64(tally.hits)) }
         if tally.kidMisses > 0 { kidMisses.increment(by: Int64(tally.kidMisses)) }
         if tally.staleServes > 0 { staleServes.increment(by: Int64(tally.staleServes)) }
@@ -57,7 +58,7 @@ public struct ServerMetrics: Sendable {
     /// Status codes per method in the slot table.
     private static let statusSlots = Int(StatusCode.allCases.map(\.rawValue).max() ?? 0) + 1
     /// Slots in the (method, status) table.
-    static let slotCount = Method.allCases.count * statusSlots
+    private static let slotCount = Method.allCases.count * statusSlots
 
     /// The (method, status) slot: method raw value - 1, then status raw value.
     static func slot(_ method: Method, _ status: StatusCode) -> Int {

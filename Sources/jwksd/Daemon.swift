@@ -25,8 +25,9 @@ struct Daemon {
     init(path: String, registry: JWKSDConfig, logger: Logger) {
         self.registry = registry
         // Refreshes, the HTTP client's I/O and the event consumers run on threads niced below the socket
-        // server's event loops, so lookups preempt them on a busy host.
-        let background = BackgroundLoops(threads: System.coreCount, nice: Self.backgroundNice)
+        // server's event loops, so lookups preempt them on a busy host; half the cores at most, so a storm of
+        // refreshes never occupies every core at once.
+        let background = BackgroundLoops(threads: max(1, System.coreCount / 2), nice: Self.backgroundNice)
         let transport = AsyncHTTPClientTransport(
             connectTimeout: registry.defaults.retry.connectTimeout, group: background.group)
         let clock = ContinuousClock()

@@ -1,11 +1,12 @@
 import DevIssuer
 import JWKSCache
 import JWKSClient
-import JWKSServer
 import JWKSTestSupport
 import JWKSWire
 import Prometheus
 import Testing
+
+@testable import JWKSServer
 
 /// Request, hit, kid-miss and stale-serve counters, read back as Prometheus text.
 @Suite("Server metrics", .serialized)
@@ -51,5 +52,32 @@ struct ServerMetricsTests {
         #expect(PrometheusText.sample(text, "jwksd_key_hits_total") == 4)
         #expect(PrometheusText.sample(text, "jwksd_kid_misses_total") == 1)
         #expect(PrometheusText.sample(text, "jwksd_stale_serves_total") == 2)
+    }
+
+    @Test("a batch's tally reaches the counters once, mixed methods and statuses included, and then reads zero")
+    func tally() {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = ServerMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        var tally = MetricsTally()
+        #expect(tally.isEmpty)
+        for _ in 0..<3 { tally.answered(.getKey, .ok) }
+        tally.answered(.getKey, .notFound)
+        tally.answered(.health, .ok)
+        tally.answered(.getKey, .ok)
+        tally.hit(stale: false)
+        tally.hit(stale: true)
+        tally.kidMisses += 1
+        metrics.record(&tally)
+        #expect(tally.isEmpty)
+        metrics.record(&tally)
+        tally.answered(.health, .ok)
+        metrics.record(&tally)
+        let text = registry.emitToString()
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="OK"}"#) == 4)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="NOT_FOUND"}"#) == 1)
+        #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="Health",status="OK"}"#) == 2)
+        #expect(PrometheusText.sample(text, "jwksd_key_hits_total") == 2)
+        #expect(PrometheusText.sample(text, "jwksd_kid_misses_total") == 1)
+        #expect(PrometheusText.sample(text, "jwksd_stale_serves_total") == 1)
     }
 }
