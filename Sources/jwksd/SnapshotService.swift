@@ -6,13 +6,16 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Writes each provider's snapshot after every publication and deletes removed providers' snapshots.
+/// Writes providers' snapshots as ``SnapshotSchedule`` says (new keys at once, renewals coalesced once a
+/// minute and at shutdown) and deletes removed providers' snapshots.
 struct SnapshotService: Service {
     let engine: JWKSEngine<ContinuousClock>
     let store: SnapshotStore
     /// Where the writes run (the daemon's background threads).
     let executor: (any TaskExecutor)?
     let logger: Logger
+    /// The longest a freshness renewal waits to be written.
+    var renewalInterval: Duration = .seconds(60)
 
     func run() async throws {
         let events = engine.events()
@@ -22,25 +25,29 @@ struct SnapshotService: Service {
     }
 
     private func write(_ events: AsyncStream<EngineEvent>) async {
-        await cancelWhenGracefulShutdown {
+        let interval = renewalInterval
+        let unwritten = await cancelWhenGracefulShutdown { () -> [ProviderKey] in
+            var schedule = SnapshotSchedule(interval: interval, start: .now)
             for await event in events {
-                switch event.kind {
-                case .published, .notModified:
-                    guard let entry = engine.entry(tenant: event.key.tenant, provider: event.key.provider),
-                        let record = entry.snapshot.record
-                    else { continue }
-                    do {
-                        try store.write(record, key: event.key, source: entry.source.summary)
-                    } catch {
-                        logger.warning(
-                            "snapshot not written", metadata: ["provider": "\(event.key)", "error": "\(error)"])
-                    }
-                case .removed:
-                    store.remove(event.key)
-                case .fetchStarted, .failed:
-                    continue
+                switch schedule.event(event.kind, key: event.key) {
+                case .write: write(event.key)
+                case .remove: store.remove(event.key)
+                case .deferred, .none: break
                 }
+                for key in schedule.due(now: .now) { write(key) }
             }
+            return schedule.due(now: .now, force: true)
+        }
+        for key in unwritten { write(key) }
+    }
+
+    private func write(_ key: ProviderKey) {
+        guard let entry = engine.entry(tenant: key.tenant, provider: key.provider), let record = entry.snapshot.record
+        else { return }
+        do {
+            try store.write(record, key: key, source: entry.source.summary)
+        } catch {
+            logger.warning("snapshot not written", metadata: ["provider": "\(key)", "error": "\(error)"])
         }
     }
 }
