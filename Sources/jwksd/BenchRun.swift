@@ -37,7 +37,8 @@ struct BenchRun: Sendable {
             requests == nil
             ? start + UInt64(duration.components.seconds) * 1_000_000_000
                 + UInt64(duration.components.attoseconds / 1_000_000_000) : UInt64.max
-        let daemon = DaemonCPU.pid(socketPath: socketPath)
+        // A daemon in this process (`jwksd demo`) shares its CPU time with the bench: not reported.
+        let daemon = DaemonCPU.pid(socketPath: socketPath).flatMap { $0 == getpid() ? nil : $0 }
         let cpuBefore = daemon.flatMap(DaemonCPU.sample(pid:))
         let threadCount = max(1, min(threads, connections))
         let results = await withTaskGroup(of: Result<BenchReport, BenchError>.self) { group in
