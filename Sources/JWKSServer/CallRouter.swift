@@ -8,6 +8,9 @@ protocol CallRouter: AnyObject, Sendable {
     var metrics: ServerMetrics { get }
 
     /// Routes one decoded request: a reply now, deferred work, or a Watch stream. Calls answered now are
-    /// counted in `tally`.
-    func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally) -> Answer
+    /// counted in `tally`; GetKey hits are remembered in, and answered from, the connection's `replies`.
+    func dispatch(
+        _ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally,
+        replies: inout ReplyCache
+    ) -> Answer
 }

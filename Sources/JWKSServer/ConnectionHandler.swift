@@ -38,6 +38,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var completedSinceFlush = false
     /// Metrics counted since the last flush.
     private var tally = MetricsTally()
+    /// This connection's recent GetKey answers.
+    private var replies = ReplyCache()
 
     /// Creates a handler.
     /// - Parameters:
@@ -196,7 +198,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         let accept = frame.flags.contains(.acceptCompressed)
-        switch router.dispatch(method, payload: payload, peer: peer, tally: &tally) {
+        switch router.dispatch(method, payload: payload, peer: peer, tally: &tally, replies: &replies) {
         case .reply(let reply):
             _ = machine.callCompleted(callID: frame.callID)
             write(reply, callID: frame.callID, acceptCompressed: accept, context: context)

@@ -39,15 +39,20 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
     /// - Returns: the reply, deferred work, or a Watch stream.
     public func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?) -> Answer {
         var tally = MetricsTally()
-        let answer = dispatch(method, payload: payload, peer: peer, tally: &tally)
+        var replies = ReplyCache()
+        let answer = dispatch(method, payload: payload, peer: peer, tally: &tally, replies: &replies)
         metrics.record(&tally)
         return answer
     }
 
     /// Dispatches one decoded request, counting what is answered now in `tally` (the connection adds it to
-    /// the shared counters once per read batch); deferred calls count when they are answered.
-    func dispatch(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally) -> Answer {
-        let answer = route(method, payload: payload, peer: peer, tally: &tally)
+    /// the shared counters once per read batch); deferred calls count when they are answered. GetKey hits are
+    /// remembered in, and answered from, the connection's `replies`.
+    func dispatch(
+        _ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally,
+        replies: inout ReplyCache
+    ) -> Answer {
+        let answer = route(method, payload: payload, peer: peer, tally: &tally, replies: &replies)
         switch answer {
         case .reply(let reply):
             tally.answered(method, reply.status)
@@ -64,12 +69,26 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         return answer
     }
 
-    private func route(_ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally)
-        -> Answer
-    {
+    private func route(
+        _ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally,
+        replies: inout ReplyCache
+    ) -> Answer {
         do throws(ServerError) {
             switch method {
-            case .getKey: return try getKey(try decode(payload), peer: peer, tally: &tally)
+            case .getKey:
+                // The generation is read before the answer is computed: a publication in between makes the
+                // remembered answer look older than it is, never newer.
+                let generation = readIndex.generation.current
+                let now = readIndex.nowTicks()
+                if let remembered = replies.lookup(payload, generation: generation, now: now) {
+                    tally.hit(stale: remembered.stale)
+                    return .reply(.ok(remembered.reply))
+                }
+                var hit: ReplyCache.Entry?
+                let answer = try getKey(
+                    try decode(payload), peer: peer, now: now, generation: generation, tally: &tally, hit: &hit)
+                if let hit { replies.store(payload, hit) }
+                return answer
             case .getKeySet: return .reply(try getKeySet(try decode(payload), peer: peer, tally: &tally))
             case .listTenants:
                 let _: Jwksd_V1_ListTenantsRequest = try decode(payload)
@@ -97,23 +116,27 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
 
     // MARK: - Methods
 
-    private func getKey(_ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, tally: inout MetricsTally)
-        throws(ServerError) -> Answer
-    {
+    /// GetKey: a hit is answered now (and described in `hit` for the connection's ``ReplyCache``); a miss is
+    /// deferred to the engine's kid-miss rule.
+    private func getKey(
+        _ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, now: Int64, generation: UInt64,
+        tally: inout MetricsTally, hit remembered: inout ReplyCache.Entry?
+    ) throws(ServerError) -> Answer {
         guard !request.kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
         let tenant = try readableTenant(request.tenant, peer: peer)
         let alg = request.alg.isEmpty ? nil : request.alg
-        let now = readIndex.nowTicks()
         var hadKeys = false
         /// The prepared reply from one provider's published snapshot, when it has the kid.
         func hit(_ entry: ReadProvider) -> ByteBuffer? {
             let snapshot = entry.snapshot
-            guard let standing = snapshot.standing(atTicks: now), standing != .expired,
+            guard let (standing, until) = snapshot.standingUntil(atTicks: now), standing != .expired,
                 let prepared = snapshot.attachment as? PreparedReplies
             else { return nil }
             hadKeys = true
-            guard let reply = prepared.key(kid: request.kid, alg: alg, stale: standing == .stale) else { return nil }
-            tally.hit(stale: standing == .stale)
+            let stale = standing == .stale
+            guard let reply = prepared.key(kid: request.kid, alg: alg, stale: stale) else { return nil }
+            tally.hit(stale: stale)
+            remembered = ReplyCache.Entry(reply: reply, stale: stale, validUntil: until, generation: generation)
             return reply
         }
         if request.provider.isEmpty {

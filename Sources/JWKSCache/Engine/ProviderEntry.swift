@@ -58,13 +58,15 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - record: keys to start with (a reload that changed only the policy, or a warm restart); the
     ///     refresh is planned from them with this provider's policy.
     ///   - ticks: converts the clock's instants to the read path's ticks (``ReadIndex/nowTicks()``).
+    ///   - readGeneration: the read index's generation, advanced after each of this provider's snapshots.
     ///   - executor: where fetches and their publication run (the global executor when nil).
     ///   - emit: receives every event.
     public init(
         key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
         scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
         prepare: SnapshotPreparer<Instant>? = nil, restoring record: KeySetRecord<Instant>? = nil,
-        ticks: @escaping @Sendable (Instant) -> Int64, executor: (any TaskExecutor)? = nil,
+        ticks: @escaping @Sendable (Instant) -> Int64, readGeneration: ReadGeneration = ReadGeneration(),
+        executor: (any TaskExecutor)? = nil,
         emit: @escaping @Sendable (EngineEvent) -> Void
     ) {
         self.executor = executor
@@ -86,7 +88,9 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                 key: key, record: record, lastError: nil, consecutiveFailures: 0, generation: 0,
                 attachment: attachment))
         self.ticks = ticks
-        self.reader = ReadProvider(key: key, snapshot: Self.readSnapshot(record, attachment: attachment, ticks: ticks))
+        self.reader = ReadProvider(
+            key: key, snapshot: Self.readSnapshot(record, attachment: attachment, ticks: ticks),
+            generation: readGeneration)
     }
 
     private static func readSnapshot(

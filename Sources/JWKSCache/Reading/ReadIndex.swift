@@ -31,6 +31,9 @@ public final class ReadIndex: Sendable {
     private let tenants = ManagedAtomic(Tenants([:]))
     private let now: @Sendable () -> Int64
 
+    /// Advances after every registry swap and every provider's new snapshot.
+    public let generation = ReadGeneration()
+
     init(now: @escaping @Sendable () -> Int64) {
         self.now = now
     }
@@ -44,5 +47,6 @@ public final class ReadIndex: Sendable {
 
     func publish(_ byID: [String: Tenant]) {
         tenants.store(Tenants(byID), ordering: .releasing)
+        generation.advance()
     }
 }

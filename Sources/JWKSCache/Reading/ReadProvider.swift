@@ -5,10 +5,13 @@ public final class ReadProvider: Sendable {
     /// The provider.
     public let key: ProviderKey
     private let current: ManagedAtomic<ReadSnapshot>
+    /// The index's generation, advanced after every new snapshot.
+    private let generation: ReadGeneration
 
-    init(key: ProviderKey, snapshot: ReadSnapshot) {
+    init(key: ProviderKey, snapshot: ReadSnapshot, generation: ReadGeneration) {
         self.key = key
         self.current = ManagedAtomic(snapshot)
+        self.generation = generation
     }
 
     /// The published snapshot: one atomic load.
@@ -17,5 +20,6 @@ public final class ReadProvider: Sendable {
 
     func publish(_ snapshot: ReadSnapshot) {
         current.store(snapshot, ordering: .releasing)
+        generation.advance()
     }
 }

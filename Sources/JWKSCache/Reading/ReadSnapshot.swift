@@ -32,6 +32,16 @@ public final class ReadSnapshot: Sendable, AtomicReference {
     static let empty = ReadSnapshot(attachment: nil, hasKeys: false, freshUntil: .min, staleUntil: .min)
 
     /// The keys' standing at `now` (ticks from ``ReadIndex/nowTicks()``), or nil without keys.
+    /// The standing at `now` and the tick at which it ends (for `.expired`, never: `Int64.max`), or nil
+    /// while there are no keys.
+    @inline(__always)
+    public func standingUntil(atTicks now: Int64) -> (standing: Standing, until: Int64)? {
+        guard hasKeys else { return nil }
+        if now < freshUntil { return (.fresh, freshUntil) }
+        if now < staleUntil { return (.stale, staleUntil) }
+        return (.expired, .max)
+    }
+
     @inline(__always)
     public func standing(atTicks now: Int64) -> Standing? {
         guard hasKeys else { return nil }
