@@ -223,8 +223,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         tasks[callID] = nil
         guard !closed, machine.callCompleted(callID: callID) == .send else { return }
         write(reply, callID: callID, acceptCompressed: acceptCompressed, context: context)
+        completedSinceFlush = true
         flush(context: context)
-        armIdleTimer(context: context)
         closeIfDrained(context: context)
     }
 
@@ -233,7 +233,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .cancel:
             tasks.removeValue(forKey: frame.callID)?.cancel()
             write(.error(.cancelled, callID: frame.callID, message: "cancelled by the client"), context: context)
-            armIdleTimer(context: context)
+            completedSinceFlush = true
             closeIfDrained(context: context)
         case .unknownCall:
             write(

@@ -44,9 +44,6 @@ public final class ReadSnapshot: Sendable, AtomicReference {
 
     @inline(__always)
     public func standing(atTicks now: Int64) -> Standing? {
-        guard hasKeys else { return nil }
-        if now < freshUntil { return .fresh }
-        if now < staleUntil { return .stale }
-        return .expired
+        standingUntil(atTicks: now)?.standing
     }
 }
