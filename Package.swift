@@ -48,6 +48,8 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // sched_setattr(2) for the daemon's background threads (Swift cannot call the variadic syscall).
+        .target(name: "CSched", path: "Sources/CSched"),
         .target(
             name: "JWKS",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -124,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "jwksd",
             dependencies: [
-                "JWKS", "JWKSConfig", "JWKSCache", "DevIssuer", "JWKSWire", "JWKSServer", "JWKSClient",
+                "JWKS", "JWKSConfig", "JWKSCache", "DevIssuer", "JWKSWire", "JWKSServer", "JWKSClient", "CSched",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

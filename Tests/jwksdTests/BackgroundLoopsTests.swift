@@ -1,3 +1,4 @@
+import CSched
 import NIOCore
 import Testing
 
@@ -18,13 +19,17 @@ struct BackgroundLoopsTests {
         let base = await Task.detached { Self.currentNice() }.value
         let loops = BackgroundLoops(threads: 2, nice: 7)
         #expect(loops.nice == 7)
-        let (nice, onLoop) = await Task(executorPreference: loops) {
+        let (nice, slice, onLoop) = await Task(executorPreference: loops) {
             // After a suspension the task resumes on the preferred executor too.
             await Task.yield()
-            return (Self.currentNice(), (loops.group as any EventLoopGroup).any().inEventLoop)
+            return (Self.currentNice(), csched_slice(), (loops.group as any EventLoopGroup).any().inEventLoop)
         }.value
         #expect(nice == base + 7)
         #expect(onLoop)
+        #expect(loops.shortSlices)
+        // Kernels that report SCHED_OTHER slices (6.12+) report the one asked for; others report none at all.
+        let ordinarySlice = await Task.detached { csched_slice() }.value
+        if ordinarySlice > 0 { #expect(slice == 100_000 && ordinarySlice != 100_000) }
         #expect(await Task.detached { Self.currentNice() }.value == base)
     }
 }
