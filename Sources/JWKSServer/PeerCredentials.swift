@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Who is on the other end of a connection (SO_PEERCRED).
 public struct PeerCredentials: Sendable, Equatable {
     /// The peer's process id.
@@ -14,6 +18,18 @@ public struct PeerCredentials: Sendable, Equatable {
         self.pid = pid
         self.uid = uid
         self.gid = gid
+    }
+
+    /// The credentials of the process at the other end of a connected Unix socket (for a client, the
+    /// server's: the process that listens), or nil when they cannot be read.
+    /// - Parameter descriptor: a connected Unix-domain socket.
+    public static func read(descriptor: Int32) -> PeerCredentials? {
+        var raw = RawPeerCredentials()
+        var size = socklen_t(MemoryLayout<RawPeerCredentials>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, Int32(RawPeerCredentials.option), &raw, &size) == 0 else {
+            return nil
+        }
+        return PeerCredentials(pid: raw.pid, uid: raw.uid, gid: raw.gid)
     }
 }
 

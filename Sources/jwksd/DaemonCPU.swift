@@ -1,4 +1,5 @@
 import Foundation
+import JWKSServer
 
 #if canImport(Glibc)
     import Glibc
@@ -15,11 +16,7 @@ struct DaemonCPU: Sendable, Equatable {
     static func pid(socketPath: String) -> Int32? {
         guard let descriptor = try? BenchSocket.connect(socketPath) else { return nil }
         defer { close(descriptor) }
-        // Linux's struct ucred: pid_t, uid_t, gid_t (SO_PEERCRED is 17).
-        var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
-        var size = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
-        guard getsockopt(descriptor, SOL_SOCKET, 17, &credentials, &size) == 0, credentials.0 > 0 else { return nil }
-        return credentials.0
+        return PeerCredentials.read(descriptor: descriptor).map(\.pid).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// The CPU time `pid` has used so far, or nil when its stat file cannot be read (another user's process
