@@ -1,4 +1,5 @@
 import Foundation
+import JWKSServer
 
 #if canImport(Glibc)
     import Glibc
@@ -16,33 +17,13 @@ enum BenchSocket {
 
     /// Connects to the daemon's socket; reads give up (EAGAIN) after `timeout` without data.
     static func connect(_ path: String, timeout: Duration = .seconds(5)) throws(BenchError) -> Int32 {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw BenchError("socket(): \(String(cString: strerror(errno)))") }
-        var limit = timeval(
-            tv_sec: Int(timeout.components.seconds),
-            tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(descriptor)
-            throw BenchError("socket path too long: \(path)")
+        let descriptor: Int32
+        do {
+            descriptor = try UnixSocket.connect(path)
+        } catch {
+            throw BenchError(error.description)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(descriptor)
-            throw BenchError("cannot connect to \(path): \(reason)")
-        }
+        UnixSocket.setReceiveTimeout(descriptor, timeout)
         return descriptor
     }
 

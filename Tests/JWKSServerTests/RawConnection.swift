@@ -1,4 +1,5 @@
 import Foundation
+import JWKSServer
 import JWKSWire
 import NIOCore
 
@@ -19,26 +20,8 @@ final class RawConnection: @unchecked Sendable {
     }
 
     static func connect(_ path: String, timeout: Duration = .seconds(3)) async throws -> RawConnection {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure("socket() failed") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            Glibc.close(descriptor)
-            throw Failure("connect(\(path)) failed: \(String(cString: strerror(errno)))")
-        }
-        var time = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        let descriptor = try UnixSocket.connect(path)
+        UnixSocket.setReceiveTimeout(descriptor, timeout)
         return RawConnection(descriptor: descriptor)
     }
 
