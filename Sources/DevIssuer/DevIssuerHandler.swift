@@ -51,9 +51,7 @@ final class DevIssuerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
         case .delayed(let duration, let inner):
-            let nanoseconds =
-                duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-            context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) {
+            context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) {
                 guard context.channel.isActive else { return }
                 self.perform(inner, context: context, keepAlive: keepAlive)
             }

@@ -33,8 +33,7 @@ final class BackgroundLoops: TaskExecutor, Sendable {
     ///   - slice: the time slice the threads ask for.
     init(threads: Int, nice: Int32, slice: Duration = .microseconds(100)) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let nanoseconds =
-            UInt64(slice.components.seconds) * 1_000_000_000 + UInt64(slice.components.attoseconds / 1_000_000_000)
+        let nanoseconds = UInt64(TimeAmount(slice).nanoseconds)
         var applied: Int32 = nice
         var sliced = true
         for loop in group.makeIterator() {

@@ -47,14 +47,11 @@ enum BenchFloor {
         _ client: Int32, request: [UInt8], replyBytes: Int, duration: Duration, requests: Int?
     ) async -> Result<BenchReport, BenchError> {
         let budget = BenchBudget(total: requests)
-        let nanoseconds =
-            UInt64(duration.components.seconds) * 1_000_000_000
-            + UInt64(duration.components.attoseconds / 1_000_000_000)
         return await BenchSocket.onThread { () -> Result<BenchReport, BenchError> in
             var report = BenchReport()
             var reply = [UInt8](repeating: 0, count: replyBytes)
             let start = BenchSocket.now()
-            let deadline = requests == nil ? start + nanoseconds : UInt64.max
+            let deadline = BenchSocket.deadline(from: start, after: duration, requests: requests)
             do throws(BenchError) {
                 while budget.take() {
                     let sent = BenchSocket.now()

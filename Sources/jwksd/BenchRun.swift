@@ -33,10 +33,7 @@ struct BenchRun: Sendable {
         guard !frames.isEmpty else { throw BenchError("nothing to look up") }
         let budget = BenchBudget(total: requests)
         let start = BenchSocket.now()
-        let deadline =
-            requests == nil
-            ? start + UInt64(duration.components.seconds) * 1_000_000_000
-                + UInt64(duration.components.attoseconds / 1_000_000_000) : UInt64.max
+        let deadline = BenchSocket.deadline(from: start, after: duration, requests: requests)
         // A daemon in this process (`jwksd demo`) shares its CPU time with the bench: not reported.
         let daemon = DaemonCPU.pid(socketPath: socketPath).flatMap { $0 == getpid() ? nil : $0 }
         let cpuBefore = daemon.flatMap(DaemonCPU.sample(pid:))

@@ -1,5 +1,6 @@
 import Foundation
 import JWKSServer
+import NIOCore
 
 #if canImport(Glibc)
     import Glibc
@@ -13,6 +14,12 @@ enum BenchSocket {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+
+    /// When a run that started at `start` (``now()``) stops starting calls: after `duration`, or never when it
+    /// is bounded by a number of `requests` instead.
+    static func deadline(from start: UInt64, after duration: Duration, requests: Int?) -> UInt64 {
+        requests == nil ? start + UInt64(TimeAmount(duration).nanoseconds) : .max
     }
 
     /// Connects to the daemon's socket; reads give up (EAGAIN) after `timeout` without data.
