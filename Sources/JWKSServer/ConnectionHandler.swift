@@ -22,6 +22,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var tasks: [UInt32: Task<Void, Never>] = [:]
     private var peer: PeerCredentials?
     private let readPeerCredentials: Bool
+    /// `settings.idleTimeout` as the event loop's time amount; nil when idle connections are kept.
+    private let idleTimeout: TimeAmount?
     /// The one idle timer; it is not re-armed per call, it checks `idleSince` when it fires.
     private var idleTimer: Scheduled<Void>?
     /// When the connection last became idle (no call in flight); nil while calls are in flight.
@@ -54,6 +56,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.machine = ConnectionStateMachine(maxCalls: settings.maxCallsPerConnection)
         self.peer = peer
         self.readPeerCredentials = peer == nil
+        self.idleTimeout = settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
         self.outbound = ByteBuffer()
     }
 
@@ -315,18 +318,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         outbound.moveReaderIndex(to: outbound.writerIndex)
     }
 
-    /// Records the batch's metrics, sends everything written since the last flush, and notes whether the
-    /// connection became idle.
+    /// Sends everything written since the last flush, then records the batch's metrics and notes whether the
+    /// connection became idle: the bookkeeping runs after the write, outside the replies' latency.
     private func flush(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            handOff(context: context)
+            context.flush()
+        }
         metrics.record(&tally)
         if completedSinceFlush {
             completedSinceFlush = false
             armIdleTimer(context: context)
         }
-        guard unflushed else { return }
-        unflushed = false
-        handOff(context: context)
-        context.flush()
     }
 
     private func goaway(_ error: FrameError, context: ChannelHandlerContext) {
@@ -359,17 +363,19 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Notes that the connection may have become idle. Costs a clock read per call, not a timer: the one
     /// timer is armed only when none is pending, and when it fires it re-arms for the remaining time.
     private func armIdleTimer(context: ChannelHandlerContext) {
-        guard settings.idleTimeout > .zero, machine.isIdle, !machine.isClosing, !closed else { return }
+        guard let idleTimeout, machine.isIdle, !machine.isClosing, !closed else { return }
         let now = context.eventLoop.now
         idleSince = now
-        if idleTimer == nil { scheduleIdleCheck(at: now + TimeAmount(settings.idleTimeout), context: context) }
+        if idleTimer == nil { scheduleIdleCheck(at: now + idleTimeout, context: context) }
     }
 
     private func scheduleIdleCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.idleTimer = nil
-            guard !self.closed, !self.machine.isClosing, self.machine.isIdle, let since = self.idleSince else { return }
-            let expiry = since + TimeAmount(self.settings.idleTimeout)
+            guard !self.closed, !self.machine.isClosing, self.machine.isIdle, let since = self.idleSince,
+                let idleTimeout = self.idleTimeout
+            else { return }
+            let expiry = since + idleTimeout
             guard context.eventLoop.now >= expiry else {
                 self.scheduleIdleCheck(at: expiry, context: context)
                 return
