@@ -38,7 +38,7 @@ public struct DevKey: Sendable, Equatable {
                 "e":"\(Base64URL.encode(primitives.publicExponent))"}
                 """
         case .p256:
-            let point = Array(P256.Signing.PrivateKey().publicKey.x963Representation)
+            let point = Array(Self.randomP256PublicKey().x963Representation)
             json = """
                 {"kty":"EC","kid":"\(kid)","use":"sig","alg":"ES256","crv":"P-256",\
                 "x":"\(Base64URL.encode(point[1...32]))","y":"\(Base64URL.encode(point[33...64]))"}
@@ -48,6 +48,21 @@ public struct DevKey: Sendable, Equatable {
             json = """
                 {"kty":"OKP","kid":"\(kid)","use":"sig","alg":"EdDSA","crv":"Ed25519","x":"\(Base64URL.encode(raw))"}
                 """
+        }
+    }
+
+    /// The public key of a uniformly random P-256 scalar: one base-point multiplication. swift-crypto's own
+    /// generator also runs the FIPS pairwise-consistency test (an ECDSA signature and its verification) and
+    /// retries until the key is compact-representable, several times the cost; the issuer keeps no private
+    /// key, and a rotation storm across 10,000 issuers makes a thousand keys a second on the bench's host.
+    static func randomP256PublicKey() -> P256.Signing.PublicKey {
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            var scalar = [UInt8]()
+            scalar.reserveCapacity(32)
+            for _ in 0..<4 { withUnsafeBytes(of: generator.next() as UInt64) { scalar.append(contentsOf: $0) } }
+            // A scalar of zero or at least the group order is rejected (probability below 2^-32): draw again.
+            if let key = try? P256.Signing.PrivateKey(rawRepresentation: scalar) { return key.publicKey }
         }
     }
 }

@@ -55,6 +55,17 @@ struct DevIssuerTests {
         #expect(missing.status == 404)
     }
 
+    @Test("P-256 keys are points on the curve, a new one each time")
+    func p256Keys() throws {
+        let keys = (0..<32).map { DevKey(kind: .p256, kid: "k\($0)") }
+        let set = try JWKSet(
+            parsing: Array(#"{"keys":["#.utf8) + Array(keys.map(\.json).joined(separator: ",").utf8) + Array("]}".utf8))
+        #expect(set.keys.count == 32)
+        #expect(set.dropped.isEmpty)
+        let xs = try keys.map { try JSONParser.parse(Array($0.json.utf8))[member: "x"]?.stringValue }
+        #expect(Set(xs.compactMap { $0 }).count == 32)
+    }
+
     @Test("rotation on a timer follows the injected clock")
     func timedRotation() async throws {
         let issuer = try await DevIssuer.start()
