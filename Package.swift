@@ -199,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "jwksdTests",
             dependencies: [
-                "jwksd", "DevIssuer", "JWKSClient", "JWKSWire", "JWKSTestSupport",
+                "jwksd", "DevIssuer", "JWKSCache", "JWKSClient", "JWKSWire", "JWKSTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

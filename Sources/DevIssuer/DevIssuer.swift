@@ -1,7 +1,7 @@
 import Foundation
-import NIOCore
+public import NIOCore
 import NIOHTTP1
-import NIOPosix
+public import NIOPosix
 import NIOSSL
 import Synchronization
 
@@ -27,10 +27,12 @@ public final class DevIssuer: Sendable {
     ///   - host: the address to bind; the loopback by default.
     ///   - port: the port; 0 picks a free one.
     ///   - tls: serve HTTPS with these certificates instead of HTTP.
+    ///   - group: the event loops that serve the requests; NIO's shared ones by default.
     /// - Returns: the running issuer.
-    public static func start(host: String = "127.0.0.1", port: Int = 0, tls: DevCertificates? = nil) async throws
-        -> DevIssuer
-    {
+    public static func start(
+        host: String = "127.0.0.1", port: Int = 0, tls: DevCertificates? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> DevIssuer {
         let box = IssuerBox()
         let sslContext = try tls.map { certificates in
             try NIOSSLContext(
@@ -41,7 +43,7 @@ public final class DevIssuer: Sendable {
                     privateKey: .privateKey(
                         try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem))))
         }
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -2,6 +2,8 @@ import ArgumentParser
 import DevIssuer
 import Foundation
 import JWKSConfig
+import NIOCore
+import NIOPosix
 
 /// `jwksd dev-issuer`: the DevIssuer on its own, with many issuers, for load tests and trying things out.
 struct DevIssuerCommand: AsyncParsableCommand {
@@ -17,7 +19,7 @@ struct DevIssuerCommand: AsyncParsableCommand {
             Examples:
               jwksd dev-issuer --issuers 3 --port 8765
               jwksd dev-issuer --issuers 10000 --per-tenant 10 --write-config /tmp/10k.yaml --socket /tmp/jwksd.sock
-              jwksd dev-issuer --issuers 10000 --max-age 10 --rotate-every 10s
+              jwksd dev-issuer --issuers 10000 --max-age 10 --rotate-every 10s --background
             """)
 
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
@@ -30,6 +32,13 @@ struct DevIssuerCommand: AsyncParsableCommand {
     @Option(help: "Write a registry of every issuer (jwks_uri providers) to this file.") var writeConfig: String?
     @Option(help: "Providers per tenant in the written registry.") var perTenant = 10
     @Option(help: "The socket in the written registry.") var socket = "./jwksd.sock"
+    @Flag(
+        help: """
+            Serve and rotate on threads at nice 19 with short time slices (0.1 ms), so that on a host shared with \
+            a daemon under test the issuer, standing in for remote identity providers, takes only the CPU the \
+            rest leaves and gives a core back at once.
+            """)
+    var background = false
 
     func run() async throws {
         let kinds = try keys.split(separator: ",").map { name in
@@ -40,7 +49,9 @@ struct DevIssuerCommand: AsyncParsableCommand {
         }
         guard issuers >= 1, perTenant >= 1 else { throw ValidationError("--issuers and --per-tenant must be >= 1") }
         let interval = try rotateEvery.map { try DurationText.parse($0) }
-        let issuer = try await DevIssuer.start(host: host, port: port)
+        let loops = background ? BackgroundLoops(threads: System.coreCount, nice: 19) : nil
+        let issuer = try await DevIssuer.start(
+            host: host, port: port, group: loops?.group ?? MultiThreadedEventLoopGroup.singleton)
         issuer.logsRequests = false
         let names = (0..<issuers).map { "\(prefix)\($0)" }
         for name in names { issuer.addIssuer(name, kinds: kinds, maxAge: maxAge) }
@@ -49,10 +60,15 @@ struct DevIssuerCommand: AsyncParsableCommand {
                 toFile: writeConfig, atomically: true, encoding: .utf8)
         }
         print("dev-issuer: \(issuers) issuers at \(issuer.baseURL)/\(prefix)N (keys: \(keys), max-age \(maxAge)s)")
+        if let loops {
+            print(
+                "background: \(System.coreCount) threads at nice \(loops.nice)"
+                    + (loops.shortSlices ? ", 0.1 ms time slices" : " (short time slices not supported here)"))
+        }
         if let writeConfig { print("registry written to \(writeConfig)") }
         if let interval {
             print("rotating every issuer's keys every \(rotateEvery ?? "")")
-            let rotation = Task {
+            let rotation = Task(executorPreference: loops) {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
                     for name in names { issuer.rotate(name) }
