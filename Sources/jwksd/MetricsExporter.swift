@@ -47,11 +47,11 @@ final class MetricsExporter: Sendable {
     /// Counts a reload.
     func reloaded(_ outcome: ReloadOutcome) { reloads[outcome]?.increment() }
 
-    /// The current metrics as Prometheus text.
+    /// The current metrics as Prometheus text, each family with its `# HELP` line (``MetricsHelp``).
     /// - Parameter engine: the engine whose providers the per-provider gauges describe.
     func render<C: Clock>(engine: JWKSEngine<C>) -> [UInt8] where C.Duration == Duration {
         engineMetrics.observe(engine)
         generation.record(engine.generation)
-        return registry.emitToBuffer()
+        return MetricsHelp.annotate(registry.emitToBuffer())
     }
 }

@@ -62,6 +62,13 @@ struct OperationsEndToEndTests {
         #expect(PrometheusText.sample(text, #"jwksd_provider_expiry_seconds{tenant="acme",provider="one"}"#) ?? 0 > 0)
         #expect(PrometheusText.sample(text, #"jwksd_reloads_total{outcome="unchanged"}"#) == 1)
         #expect(PrometheusText.sample(text, "jwksd_config_generation") == 1)
+        // Every family the daemon exports has a HELP line right before its TYPE line.
+        let lines = text.split(separator: "\n")
+        for (index, line) in lines.enumerated() where line.hasPrefix("# TYPE ") {
+            let name = line.dropFirst("# TYPE ".count).prefix { $0 != " " }
+            #expect(index > 0 && lines[index - 1].hasPrefix("# HELP \(name) "), "no HELP for \(name)")
+        }
+        #expect(text.contains("# HELP jwksd_requests_total Calls answered, by method and final status.\n"))
         let (_, missing) = try await URLSession.shared.data(
             from: url.deletingLastPathComponent().appendingPathComponent("other"))
         #expect((missing as? HTTPURLResponse)?.statusCode == 404)

@@ -20,22 +20,34 @@ struct ServeEndToEndTests {
         var errors: String
     }
 
-    /// Runs `executable` (the built jwksd by default) to completion and collects its output.
+    /// Runs `executable` (the built jwksd by default) to completion and collects its output. The output goes
+    /// to files, not pipes: a child that writes more than a pipe holds would block while we wait for it.
     static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil) throws -> Run {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-run-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outputFile = directory.appendingPathComponent("stdout")
+        let errorsFile = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputFile)
+        let errors = try FileHandle(forWritingTo: errorsFile)
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
         let process = Process()
         process.executableURL = executable ?? binary
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         try process.run()
         process.waitUntilExit()
         return Run(
             status: process.terminationStatus,
-            output: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            errors: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            output: String(decoding: try Data(contentsOf: outputFile), as: UTF8.self),
+            errors: String(decoding: try Data(contentsOf: errorsFile), as: UTF8.self))
     }
 
     /// Starts `jwksd serve` and waits (up to 5 s) until `jwksd health` says it is serving.
