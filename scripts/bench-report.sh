@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the figures in BENCHMARKS.md on this machine (release build; daemon, DevIssuer, Redis and the
-# bench on the same host). Takes ~13 minutes after the build. Needs redis-server/redis-benchmark for the
+# bench on the same host). Takes ~8 minutes after the build. Needs redis-server/redis-benchmark for the
 # comparison (apt-get install redis-server); skips that part when they are missing.
 #   scripts/bench-report.sh [SECONDS_PER_RUN] [all|lookups|redis|scale|storm]
 # STORM_RUNS (default 3): runs per phase and connection count in the storm section.
