@@ -298,8 +298,8 @@ public final class JWKSClient: Sendable {
     /// How often a connection checks its calls' deadlines (their precision).
     static let sweepInterval = TimeAmount.milliseconds(20)
 
+    /// Whole milliseconds in `duration` for a request's `timeout_ms` (through NIO's clamping conversion).
     private static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+        TimeAmount(duration).nanoseconds / 1_000_000
     }
 }
