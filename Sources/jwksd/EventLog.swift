@@ -9,12 +9,13 @@ import UnixSignals
 /// One log line per load or refresh outcome.
 enum EventLog {
     static func log(_ event: EngineEvent, to logger: Logger) {
+        // A rotation storm brings thousands of events a second: below the logger's level, build nothing.
+        guard logger.logLevel <= mostSevereLevel(of: event.kind) else { return }
         var logger = logger
         logger[metadataKey: "tenant"] = "\(event.key.tenant)"
         logger[metadataKey: "provider"] = "\(event.key.provider)"
         if let duration = event.duration {
-            logger[metadataKey: "duration_ms"] =
-                "\(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)"
+            logger[metadataKey: "duration_ms"] = "\(DurationText.milliseconds(of: duration))"
         }
         switch event.kind {
         case .fetchStarted:
@@ -35,6 +36,16 @@ enum EventLog {
                 ])
         case .removed:
             logger.info("provider removed")
+        }
+    }
+
+    /// The most severe level `log` writes for an event of this kind.
+    static func mostSevereLevel(of kind: EngineEvent.Kind) -> Logger.Level {
+        switch kind {
+        case .fetchStarted, .notModified: .debug
+        case .published(_, _, let dropped): dropped > 0 ? .warning : .info
+        case .removed: .info
+        case .failed: .warning
         }
     }
 }
