@@ -268,21 +268,31 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     private func complete(_ result: SourceResult, duration: Duration) {
         let now = clock.now
         let options = JWKValidationOptions(minimumRSABits: config.policy.minRSABits)
-        let summary = source.summary
+        // A new document is parsed and its keys checked before the lock is taken (a large set takes a
+        // fraction of a millisecond); a document that does not parse is a failed fetch.
+        let outcome: ParsedResult
+        switch result {
+        case .document(let body, let headers, let responseTime):
+            do throws(JWKSError) {
+                outcome = .keys(
+                    try JWKSet(parsing: body, options: options), headers: headers, responseTime: responseTime)
+            } catch {
+                outcome = .failed(
+                    FetchFailure(
+                        code: error.code == .noUsableKeys ? .noUsableKeys : .invalidDocument,
+                        message: "\(source.summary): \(error.message)"))
+            }
+        case .notModified(let headers, let responseTime):
+            outcome = .notModified(headers: headers, responseTime: responseTime)
+        case .failed(let failure):
+            outcome = .failed(failure)
+        }
         let (action, waiters) = state.withLock { state -> (ProviderStateMachine<Instant>.Action, [Waiter]) in
             let action: ProviderStateMachine<Instant>.Action
-            switch result {
-            case .document(let body, let headers, let responseTime):
-                do throws(JWKSError) {
-                    let keySet = try JWKSet(parsing: body, options: options)
-                    action = state.machine.fetchSucceeded(
-                        keySet, headers: headers, now: now, responseTime: responseTime, using: &state.generator)
-                } catch {
-                    let failure = FetchFailure(
-                        code: error.code == .noUsableKeys ? .noUsableKeys : .invalidDocument,
-                        message: "\(summary): \(error.message)")
-                    action = state.machine.fetchFailed(failure, now: now, using: &state.generator)
-                }
+            switch outcome {
+            case .keys(let keySet, let headers, let responseTime):
+                action = state.machine.fetchSucceeded(
+                    keySet, headers: headers, now: now, responseTime: responseTime, using: &state.generator)
             case .notModified(let headers, let responseTime):
                 action = state.machine.notModified(
                     headers: headers, now: now, responseTime: responseTime, using: &state.generator)
@@ -297,6 +307,13 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         }
         perform(action, fetchDuration: duration)
         for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    /// A fetch's result with a new document already parsed.
+    private enum ParsedResult {
+        case keys(JWKSet, headers: CacheHeaders, responseTime: Int64)
+        case notModified(headers: CacheHeaders, responseTime: Int64)
+        case failed(FetchFailure)
     }
 
     /// Builds and swaps in a new snapshot from the machine (called with the lock held, so publications
