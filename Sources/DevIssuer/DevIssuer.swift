@@ -1,7 +1,7 @@
 import Foundation
 public import NIOCore
 import NIOHTTP1
-public import NIOPosix
+import NIOPosix
 import NIOSSL
 import Synchronization
 
@@ -27,11 +27,11 @@ public final class DevIssuer: Sendable {
     ///   - host: the address to bind; the loopback by default.
     ///   - port: the port; 0 picks a free one.
     ///   - tls: serve HTTPS with these certificates instead of HTTP.
-    ///   - group: the event loops that serve the requests; NIO's shared ones by default.
+    ///   - group: the event loops that serve the requests; nil for NIO's shared ones.
     /// - Returns: the running issuer.
     public static func start(
         host: String = "127.0.0.1", port: Int = 0, tls: DevCertificates? = nil,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: (any EventLoopGroup)? = nil
     ) async throws -> DevIssuer {
         let box = IssuerBox()
         let sslContext = try tls.map { certificates in
@@ -43,7 +43,7 @@ public final class DevIssuer: Sendable {
                     privateKey: .privateKey(
                         try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem))))
         }
-        let channel = try await ServerBootstrap(group: group)
+        let channel = try await ServerBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

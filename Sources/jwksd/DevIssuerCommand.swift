@@ -3,7 +3,6 @@ import DevIssuer
 import Foundation
 import JWKSConfig
 import NIOCore
-import NIOPosix
 
 /// `jwksd dev-issuer`: the DevIssuer on its own, with many issuers, for load tests and trying things out.
 struct DevIssuerCommand: AsyncParsableCommand {
@@ -50,8 +49,7 @@ struct DevIssuerCommand: AsyncParsableCommand {
         guard issuers >= 1, perTenant >= 1 else { throw ValidationError("--issuers and --per-tenant must be >= 1") }
         let interval = try rotateEvery.map { try DurationText.parse($0) }
         let loops = background ? BackgroundLoops(threads: System.coreCount, nice: 19) : nil
-        let issuer = try await DevIssuer.start(
-            host: host, port: port, group: loops?.group ?? MultiThreadedEventLoopGroup.singleton)
+        let issuer = try await DevIssuer.start(host: host, port: port, group: loops?.group)
         issuer.logsRequests = false
         let names = (0..<issuers).map { "\(prefix)\($0)" }
         for name in names { issuer.addIssuer(name, kinds: kinds, maxAge: maxAge) }
