@@ -29,11 +29,17 @@ struct DaemonCPU: Sendable, Equatable {
     /// Parses a stat line: fields 14 (utime) and 15 (stime), counted after the `(comm)` field, which may
     /// itself hold spaces and parentheses.
     static func parse(stat text: String, ticksPerSecond: Double) -> DaemonCPU? {
-        guard let close = text.lastIndex(of: ")"), ticksPerSecond > 0 else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state), so field n is fields[n - 3].
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        guard ticksPerSecond > 0, let fields = statFields(text), fields.count > 12,
+            let user = Double(fields[11]), let system = Double(fields[12])
+        else { return nil }
         return DaemonCPU(user: user / ticksPerSecond, system: system / ticksPerSecond)
+    }
+
+    /// The fields of a `/proc/…/stat` line after the `(comm)` field: element 0 is field 3 (state), so field n
+    /// is element n - 3. Nil when the line has no `(comm)` field.
+    static func statFields(_ text: String) -> [Substring]? {
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].split(separator: " ")
     }
 
     /// The CPU used between two samples.

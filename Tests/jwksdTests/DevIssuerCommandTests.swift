@@ -4,6 +4,8 @@ import JWKSCache
 import JWKSConfig
 import Testing
 
+@testable import jwksd
+
 /// `jwksd dev-issuer --background`: the stand-in for remote identity providers in the benchmarks serves from
 /// threads at the lowest priority.
 @Suite("jwksd dev-issuer")
@@ -18,10 +20,10 @@ struct DevIssuerCommandTests {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { tid in
             let stat = try String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8)
             let name = try String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8)
-            // Fields after "(comm) " start at field 3 (state); nice is field 19.
-            guard let close = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 16, let nice = Int(fields[16]) else { return nil }
+            // Nice is field 19.
+            guard let fields = DaemonCPU.statFields(stat), fields.count > 16, let nice = Int(fields[16]) else {
+                return nil
+            }
             return ThreadInfo(name: name.trimmingCharacters(in: .whitespacesAndNewlines), nice: nice)
         }
     }
