@@ -19,6 +19,11 @@ public struct FrameError: Error, Sendable, Equatable, CustomStringConvertible {
         case decompressedTooLarge = "decompressed_too_large"
         /// A frame of a kind this side never accepts (a client sending RESPONSE, say).
         case unexpectedKind = "unexpected_kind"
+        /// A REQUEST whose call id is already in flight on the connection (replies could not be told apart).
+        case duplicateCallID = "duplicate_call_id"
+        /// The connection holds more than its share of a limit shared by every connection (partial frames,
+        /// connections or Watch streams of one peer).
+        case overQuota = "over_quota"
     }
 
     /// What is wrong.
@@ -35,9 +40,10 @@ public struct FrameError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The status sent in the GOAWAY.
     public var status: StatusCode {
         switch code {
-        case .lengthTooLarge, .decompressedTooLarge: .resourceExhausted
+        case .lengthTooLarge, .decompressedTooLarge, .overQuota: .resourceExhausted
         case .badVersion: .failedPrecondition
-        case .lengthTooSmall, .badKind, .badFlags, .badCompression, .unexpectedKind: .invalidArgument
+        case .lengthTooSmall, .badKind, .badFlags, .badCompression, .unexpectedKind, .duplicateCallID:
+            .invalidArgument
         }
     }
 
