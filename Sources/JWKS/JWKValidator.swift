@@ -114,8 +114,19 @@ public struct JWKValidator: Sendable {
     }
 
     private func checkRSA(_ fields: KeyFields) throws(DropReason) -> Int {
-        let modulus = Self.strippingLeadingZeros(try fields.base64("n"))
-        let exponent = Self.strippingLeadingZeros(try fields.base64("e"))
+        // One leading zero byte is the signed-integer form some libraries emit (RFC 7518 §6.3.1.1 asks them not
+        // to); more is not an encoding any library produces, only padding that costs memory and parse time.
+        let encodedModulus = try fields.base64("n")
+        let modulus = Self.strippingLeadingZeros(encodedModulus)
+        guard encodedModulus.count - modulus.count <= 1 else {
+            throw .malformed(
+                "\"n\" has \(encodedModulus.count - modulus.count) leading zero bytes; at most one is accepted")
+        }
+        let encodedExponent = try fields.base64("e")
+        guard encodedExponent.count <= 8 else {
+            throw .malformed("\"e\" is \(encodedExponent.count) bytes long; an exponent is at most 8 bytes")
+        }
+        let exponent = Self.strippingLeadingZeros(encodedExponent)
         guard let top = modulus.first else { throw .malformed("\"n\" is zero") }
         let bits = (modulus.count - 1) * 8 + (8 - top.leadingZeroBitCount)
         guard modulus.last! & 1 == 1 else { throw .malformed("\"n\" is even, so it is not an RSA modulus") }
