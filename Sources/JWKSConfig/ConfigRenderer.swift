@@ -13,6 +13,9 @@ public enum ConfigRenderer {
             "  max_frame_bytes: \(server.maxFrameBytes)",
             "  compress_min_bytes: \(server.compressMinBytes)",
             "  max_connections: \(server.maxConnections)",
+            server.maxConnectionsPerUID.map { "  max_connections_per_uid: \($0)" }
+                ?? "  # max_connections_per_uid: \(server.connectionsPerUID) (half of max_connections)",
+            "  max_watches_per_uid: \(server.maxWatchesPerUID)",
             "  max_calls_per_connection: \(server.maxCallsPerConnection)",
             "  idle_timeout: \(DurationText.format(server.idleTimeout))",
             "  max_concurrent_fetches: \(server.maxConcurrentFetches)",
@@ -49,6 +52,7 @@ public enum ConfigRenderer {
             "kid_miss_cooldown: \(format(policy.kidMissCooldown))",
             "require_https: \(policy.requireHTTPS)",
             "allowed_domains: [\(policy.allowedDomains.map(quote).joined(separator: ", "))]",
+            "allow_private_networks: \(policy.allowPrivateNetworks)",
             "max_response_bytes: \(policy.maxResponseBytes)",
             "max_redirects: \(policy.maxRedirects)",
             "min_rsa_bits: \(policy.minRSABits)",

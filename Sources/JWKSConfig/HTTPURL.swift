@@ -86,20 +86,37 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         return domains.contains { domain in host == domain || host.hasSuffix("." + domain) }
     }
 
-    /// Resolves a `Location` header against this URL (absolute URLs, `//host/...`, `/path` and relative paths).
+    /// Resolves a `Location` header against this URL (RFC 3986 §5.2: absolute URLs, `//host/...`, `/path`,
+    /// `?query` and relative paths). A reference is absolute only when it starts with a scheme (letters, digits,
+    /// `+ - .` before the first `:`, ahead of any `/ ? #`); `://` further in (in a query, say) is data.
     /// - Parameter location: the header value.
     /// - Returns: the target URL.
     /// - Throws: ``ParseError`` when the target is not an acceptable URL.
     public func resolving(_ location: String) throws(ParseError) -> HTTPURL {
-        if location.contains("://") { return try HTTPURL(location) }
+        if Self.hasScheme(location) { return try HTTPURL(location) }
         let origin = "\(isHTTPS ? "https" : "http")://\(host)\(port.map { ":\($0)" } ?? "")"
         if location.hasPrefix("//") { return try HTTPURL("\(isHTTPS ? "https" : "http"):\(location)") }
         if location.hasPrefix("/") { return try HTTPURL(origin + location) }
         let basePath = pathAndQuery.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
+        if location.hasPrefix("?") { return try HTTPURL(origin + basePath + location) }
         let directory =
             basePath.hasSuffix("/")
             ? basePath : String(basePath[..<(basePath.lastIndex(of: "/") ?? basePath.startIndex)]) + "/"
         return try HTTPURL(origin + directory + location)
+    }
+
+    /// Whether a URI reference starts with `scheme:` (RFC 3986 §3.1).
+    static func hasScheme(_ reference: String) -> Bool {
+        guard let colon = reference.utf8.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        let scheme = reference.utf8[..<colon]
+        guard let first = scheme.first, (first | 0x20) >= UInt8(ascii: "a"), (first | 0x20) <= UInt8(ascii: "z")
+        else { return false }
+        return scheme.allSatisfy { byte in
+            let lower = byte | 0x20
+            return (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "+")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
     }
 
     /// Whether a string is a valid host name or domain for ``isAllowed(by:)``.

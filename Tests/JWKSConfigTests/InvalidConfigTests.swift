@@ -26,6 +26,32 @@ func withProvider(_ lines: String) -> String {
 
 let invalidCases: [InvalidCase] = [
     InvalidCase(
+        name: "NUL in the socket path", yaml: "version: 1\nserver:\n  socket: \"/run/jwksd\\0.sock\"\n",
+        expected: ["t.yaml:3:11: server.socket: must not contain a NUL character (\\0)"], codes: [.invalidValue]),
+    InvalidCase(
+        name: "NUL in snapshot_dir", yaml: "version: 1\nserver:\n  snapshot_dir: \"/var/lib/\\0x\"\n",
+        expected: ["t.yaml:3:17: server.snapshot_dir: must not contain a NUL character (\\0)"], codes: [.invalidValue]),
+    InvalidCase(
+        name: "NUL in a key file path", yaml: withProvider("file: \"keys\\0.json\""),
+        expected: ["t.yaml:6:15: tenants.acme.providers.auth0.file: must not contain a NUL character (\\0)"],
+        codes: [.invalidValue]),
+    InvalidCase(
+        name: "NUL in ca_file", yaml: withProvider("jwks_uri: \"https://a.example.com/k\"\nca_file: \"ca\\0.pem\""),
+        expected: ["t.yaml:7:18: tenants.acme.providers.auth0.ca_file: must not contain a NUL character (\\0)"],
+        codes: [.invalidValue]),
+    InvalidCase(
+        name: "per-uid connections above max_connections",
+        yaml: "version: 1\nserver:\n  max_connections: 10\n  max_connections_per_uid: 11\n",
+        expected: ["t.yaml:4:28: server.max_connections_per_uid: must be <= max_connections (10)"],
+        codes: [.constraint]),
+    InvalidCase(
+        name: "allow_private_networks not a boolean",
+        yaml: withProvider("jwks_uri: \"https://a.example.com/k\"\nallow_private_networks: yes"),
+        expected: [
+            "t.yaml:7:33: tenants.acme.providers.auth0.allow_private_networks: expected true or false, got \"yes\""
+        ],
+        codes: [.wrongType]),
+    InvalidCase(
         name: "unknown top-level key with suggestion", yaml: "version: 1\ntenant: {}\n",
         expected: ["t.yaml:2:1: tenant: unknown key (did you mean \"tenants\"?)"], codes: [.unknownKey]),
     InvalidCase(

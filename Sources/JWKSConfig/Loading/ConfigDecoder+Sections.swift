@@ -62,6 +62,18 @@ extension ConfigDecoder {
         if let value = integer(fields, "max_frame_bytes", range: 1_024...67_108_864) { server.maxFrameBytes = value }
         if let value = integer(fields, "compress_min_bytes", range: 0...67_108_864) { server.compressMinBytes = value }
         if let value = integer(fields, "max_connections", range: 1...1_000_000) { server.maxConnections = value }
+        if let pair = fields["max_connections_per_uid"],
+            let value = integer(fields, "max_connections_per_uid", range: 1...1_000_000)
+        {
+            if value > server.maxConnections {
+                report(
+                    .constraint, pair.value.mark, fields.path("max_connections_per_uid"),
+                    "must be <= max_connections (\(server.maxConnections))")
+            } else {
+                server.maxConnectionsPerUID = value
+            }
+        }
+        if let value = integer(fields, "max_watches_per_uid", range: 1...65_536) { server.maxWatchesPerUID = value }
         if let value = integer(fields, "max_calls_per_connection", range: 1...65_536) {
             server.maxCallsPerConnection = value
         }
@@ -132,6 +144,7 @@ extension ConfigDecoder {
             }
             policy.allowedDomains = domains
         }
+        if let value = boolean(fields, "allow_private_networks") { policy.allowPrivateNetworks = value }
         if let value = integer(fields, "max_response_bytes", range: 1_024...67_108_864) {
             policy.maxResponseBytes = value
         }

@@ -1,15 +1,4 @@
 extension ConfigDecoder {
-    /// Whether an id is 1-64 characters from `A-Z a-z 0-9 . _ -`.
-    static func isValidIdentifier(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count)
-            && id.utf8.allSatisfy { byte in
-                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-            }
-    }
-
     /// The entries of an id-keyed mapping (`tenants`, `providers`), with ids checked.
     mutating func identifiedEntries(_ node: YAMLNode, path: String, kind: String) -> [(id: String, pair: YAMLNode.Pair)]
     {
@@ -20,7 +9,7 @@ extension ConfigDecoder {
         var entries: [(id: String, pair: YAMLNode.Pair)] = []
         for pair in pairs {
             guard let id = pair.key.scalarText else { continue }
-            guard Self.isValidIdentifier(id) else {
+            guard RegistryID.isValid(id) else {
                 report(
                     .invalidIdentifier, pair.key.mark, "\(path).\(id)",
                     "invalid \(kind) id; use 1-64 characters from A-Z a-z 0-9 . _ -")

@@ -4,11 +4,13 @@ struct ConfigDecoder {
     static let topKeys = ["version", "server", "defaults", "tenants"]
     static let serverKeys = [
         "socket", "socket_mode", "max_frame_bytes", "compress_min_bytes", "max_connections",
-        "max_calls_per_connection", "idle_timeout", "max_concurrent_fetches", "snapshot_dir", "metrics", "admin_uids",
+        "max_connections_per_uid", "max_watches_per_uid", "max_calls_per_connection", "idle_timeout",
+        "max_concurrent_fetches", "snapshot_dir", "metrics", "admin_uids",
     ]
     static let policyKeys = [
         "refresh_early", "prefetch_jitter", "min_ttl", "max_ttl", "default_ttl", "stale_while_error",
-        "kid_miss_cooldown", "require_https", "allowed_domains", "max_response_bytes", "max_redirects", "min_rsa_bits",
+        "kid_miss_cooldown", "require_https", "allowed_domains", "allow_private_networks", "max_response_bytes",
+        "max_redirects", "min_rsa_bits",
         "ca_file", "retry",
     ]
     static let retryKeys = ["connect_timeout", "attempt_timeout", "initial_backoff", "max_backoff", "jitter"]
@@ -117,6 +119,11 @@ struct ConfigDecoder {
         guard let text = scalar(pair.value, keyPath, expected: "a string") else { return nil }
         guard !text.isEmpty else {
             report(.invalidValue, pair.value.mark, keyPath, "must not be empty")
+            return nil
+        }
+        // A NUL would cut the string short where it becomes a C string (paths handed to open, bind, stat).
+        guard !text.utf8.contains(0) else {
+            report(.invalidValue, pair.value.mark, keyPath, "must not contain a NUL character (\\0)")
             return nil
         }
         return text

@@ -19,6 +19,9 @@ public struct ProviderPolicy: Sendable, Equatable {
     public var requireHTTPS: Bool = true
     /// When non-empty, every fetched host must equal one of these or end in `.` + one of them.
     public var allowedDomains: [String] = []
+    /// Allow fetching from hosts that resolve to loopback or private addresses (RFC 1918, `100.64.0.0/10`,
+    /// `fc00::/7`); link-local, unspecified and multicast addresses are refused whatever this says.
+    public var allowPrivateNetworks: Bool = false
     /// Bodies larger than this are refused while streaming.
     public var maxResponseBytes: Int = 1_048_576
     /// Redirects followed per fetch.

@@ -10,6 +10,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var compressMinBytes: Int = 1_024
     /// Connections beyond this get GOAWAY RESOURCE_EXHAUSTED.
     public var maxConnections: Int = 1_024
+    /// Connections one peer uid may hold (admin uids are exempt); `nil` means half of ``maxConnections``.
+    public var maxConnectionsPerUID: Int?
+    /// Watch streams one peer uid may hold open across its connections (admin uids are exempt).
+    public var maxWatchesPerUID: Int = 256
     /// Calls in flight on one connection beyond this get RESOURCE_EXHAUSTED.
     public var maxCallsPerConnection: Int = 1_024
     /// Connections without calls for this long are closed; zero disables.
@@ -25,4 +29,7 @@ public struct ServerConfig: Sendable, Equatable {
 
     /// The built-in defaults.
     public init() {}
+
+    /// The per-uid connection quota in force: the configured one, else half of ``maxConnections`` (at least 1).
+    public var connectionsPerUID: Int { maxConnectionsPerUID ?? max(1, maxConnections / 2) }
 }
