@@ -8,6 +8,8 @@ public enum DevFault: Sendable, Equatable {
     case reset
     /// Announce the full length, send half the body, close.
     case truncated
+    /// Send the head at once, then the body one byte every `every` (a provider that stalls a fetch).
+    case drip(every: Duration)
     /// A body of this many bytes; `announced` sends `Content-Length`, otherwise it is streamed chunked.
     case oversized(bytes: Int, announced: Bool)
     /// A body that is not JSON.

@@ -66,6 +66,13 @@ final class DevIssuerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let half = Array(body.prefix(body.count / 2))
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: half)))))
                 .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .drip(let fields, let body, let every):
+            var headers = HTTPHeaders(fields)
+            headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil
+            )
+            drip(body[...], every: TimeAmount(every), context: context)
         case .oversized(let bytes, let announced):
             var headers = HTTPHeaders([("Content-Type", "application/json")])
             if announced {
@@ -77,6 +84,20 @@ final class DevIssuerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil
             )
             writeFiller(remaining: bytes, context: context)
+        }
+    }
+
+    /// Sends one byte of `rest` per `every` until the client goes away or the body is done.
+    private func drip(_ rest: ArraySlice<UInt8>, every: TimeAmount, context: ChannelHandlerContext) {
+        context.eventLoop.assumeIsolated().scheduleTask(in: every) {
+            guard context.channel.isActive else { return }
+            guard let byte = rest.first else {
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            let chunk = context.channel.allocator.buffer(bytes: [byte])
+            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+            self.drip(rest.dropFirst(), every: every, context: context)
         }
     }
 

@@ -64,6 +64,10 @@ struct DevIssuerState {
                 return .truncated(headers: fields, body: body)
             case .oversized(let bytes, let announced):
                 return .oversized(bytes: bytes, announced: announced)
+            case .drip(let every):
+                let full = normal(path: path, headers: headers, badKey: false)
+                guard case .send(_, let fields, let body) = full else { return full }
+                return .drip(headers: fields, body: body, every: every)
             case .invalidJSON:
                 return .send(
                     status: 200, headers: [("Content-Type", "application/json")], body: Array("{\"keys\": [".utf8))
@@ -163,6 +167,8 @@ indirect enum DevResponse {
     case truncated(headers: [(String, String)], body: [UInt8])
     /// Send a body of this many bytes.
     case oversized(bytes: Int, announced: Bool)
+    /// Send the head with the full length at once, then the body one byte per interval.
+    case drip(headers: [(String, String)], body: [UInt8], every: Duration)
 
     static func plain(_ status: Int, _ text: String) -> DevResponse {
         .send(status: status, headers: [("Content-Type", "text/plain")], body: Array(text.utf8))
@@ -174,8 +180,7 @@ indirect enum DevResponse {
         case .send(let status, _, _): status
         case .delayed(_, let inner): inner.status
         case .reset: 0
-        case .truncated: 200
-        case .oversized: 200
+        case .truncated, .oversized, .drip: 200
         }
     }
 }

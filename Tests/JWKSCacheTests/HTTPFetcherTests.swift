@@ -33,6 +33,16 @@ final class ScriptedTransport: HTTPTransport {
     }
 }
 
+/// A resolver with fixed answers: every name is a public address unless the table says otherwise.
+struct FixedResolver: HostResolver {
+    var table: [String: [String]] = [:]
+
+    func addresses(of host: String) async throws(FetchFailure) -> [NetworkAddress] {
+        if let literal = NetworkAddress(literal: host) { return [literal] }
+        return (table[host] ?? ["93.184.215.14"]).compactMap { NetworkAddress(literal: $0) }
+    }
+}
+
 @Suite("HTTPFetcher redirect and safety rules")
 struct HTTPFetcherTests {
     let policy = ProviderPolicy()
@@ -40,7 +50,7 @@ struct HTTPFetcherTests {
     func fetch(_ transport: ScriptedTransport, _ url: String, policy: ProviderPolicy? = nil) async throws(FetchFailure)
         -> (response: HTTPGetResponse, url: HTTPURL)
     {
-        let fetcher = HTTPFetcher(transport: transport, userAgent: "jwksd/test")
+        let fetcher = HTTPFetcher(transport: transport, userAgent: "jwksd/test", resolver: FixedResolver())
         return try await fetcher.get(
             try! HTTPURL(url), policy: policy ?? self.policy, validators: Validators(etag: "\"e\"", lastModified: "lm"),
             accept: "application/json")
@@ -132,7 +142,7 @@ struct HTTPFetcherTests {
             "https://c.example.com/jwks": HTTPGetResponse(
                 status: 503, headers: ["retry-after": "7"], body: [], receivedAt: wallNow),
         ])
-        let fetcher = HTTPFetcher(transport: transport, userAgent: "jwksd/test")
+        let fetcher = HTTPFetcher(transport: transport, userAgent: "jwksd/test", resolver: FixedResolver())
         func source(_ host: String) -> JWKSURISource {
             JWKSURISource(url: try! HTTPURL("https://\(host)/jwks"), policy: policy, fetcher: fetcher)
         }
@@ -150,5 +160,101 @@ struct HTTPFetcherTests {
                     FetchFailure(
                         code: .httpStatus, message: "GET https://c.example.com/jwks: HTTP 503", httpStatus: 503,
                         retryAfter: .seconds(7))))
+    }
+
+    func fetch(
+        _ transport: ScriptedTransport, _ url: String, policy: ProviderPolicy, resolver: FixedResolver
+    ) async throws(FetchFailure) -> (response: HTTPGetResponse, url: HTTPURL) {
+        let fetcher = HTTPFetcher(transport: transport, userAgent: "jwksd/test", resolver: resolver)
+        return try await fetcher.get(try! HTTPURL(url), policy: policy, validators: Validators(), accept: "*/*")
+    }
+
+    @Test("a redirect to the cloud metadata address is refused, even with require_https off and private networks on")
+    func metadataRedirect() async {
+        var policy = ProviderPolicy()
+        policy.requireHTTPS = false
+        policy.allowPrivateNetworks = true
+        for target in [
+            "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/", "http://0.0.0.0:8080/",
+            "http://[::ffff:169.254.169.254]/", "http://metadata.example.com/", "http://224.0.0.1/",
+        ] {
+            let transport = ScriptedTransport(["http://idp.example.com/jwks": ScriptedTransport.redirect(target)])
+            let resolver = FixedResolver(table: ["metadata.example.com": ["169.254.169.254"]])
+            await #expect {
+                _ = try await fetch(transport, "http://idp.example.com/jwks", policy: policy, resolver: resolver)
+            } throws: { error in
+                (error as? FetchFailure)?.code == .address
+            }
+            #expect(transport.requests.map(\.url.text) == ["http://idp.example.com/jwks"], "\(target)")
+        }
+    }
+
+    @Test("loopback and private addresses need allow_private_networks; one bad address of several is enough to refuse")
+    func privateAddresses() async throws {
+        let transport = ScriptedTransport([
+            "https://internal.example.com/jwks": ScriptedTransport.ok("{}"),
+            "https://mixed.example.com/jwks": ScriptedTransport.ok("{}"),
+        ])
+        let resolver = FixedResolver(table: [
+            "internal.example.com": ["10.1.2.3"], "mixed.example.com": ["93.184.215.14", "127.0.0.1"],
+        ])
+        var policy = ProviderPolicy()
+        for url in ["https://internal.example.com/jwks", "https://mixed.example.com/jwks", "https://127.0.0.1/jwks"] {
+            await #expect {
+                _ = try await fetch(transport, url, policy: policy, resolver: resolver)
+            } throws: { error in
+                (error as? FetchFailure)?.code == .address
+            }
+        }
+        #expect(transport.requests.isEmpty)
+        policy.allowPrivateNetworks = true
+        let (response, _) = try await fetch(
+            transport, "https://internal.example.com/jwks", policy: policy, resolver: resolver)
+        #expect(response.status == 200)
+    }
+
+    @Test("a relative Location with :// in its query stays on the same origin")
+    func relativeLocationWithSchemeInQuery() async throws {
+        let transport = ScriptedTransport([
+            "https://idp.example.com/jwks": ScriptedTransport.redirect("/v2/jwks?next=https://other.example.com/"),
+            "https://idp.example.com/v2/jwks?next=https://other.example.com/": ScriptedTransport.ok("{}"),
+        ])
+        let (response, url) = try await fetch(transport, "https://idp.example.com/jwks")
+        #expect(response.status == 200)
+        #expect(url.host == "idp.example.com")
+        let base = try HTTPURL("https://idp.example.com/a/jwks?x=1")
+        #expect(
+            try base.resolving("keys?u=http://x.example.com").text
+                == "https://idp.example.com/a/keys?u=http://x.example.com")
+        #expect(try base.resolving("?v=2").text == "https://idp.example.com/a/jwks?v=2")
+        #expect(try base.resolving("HTTPS://Other.example.com/k").host == "other.example.com")
+        #expect(throws: HTTPURL.ParseError.self) { _ = try base.resolving("ftp://x.example.com/k") }
+    }
+}
+
+@Suite("Network address scopes")
+struct NetworkAddressTests {
+    @Test(
+        "addresses are classed by scope",
+        arguments: [
+            ("93.184.215.14", NetworkAddress.Scope.global), ("8.8.8.8", .global), ("2606:4700::1111", .global),
+            ("127.0.0.1", .loopback), ("127.255.0.9", .loopback), ("::1", .loopback),
+            ("10.0.0.1", .privateNetwork), ("172.16.5.4", .privateNetwork), ("172.31.255.255", .privateNetwork),
+            ("172.32.0.1", .global), ("192.168.1.1", .privateNetwork), ("100.64.0.1", .privateNetwork),
+            ("fd00::1", .privateNetwork), ("169.254.169.254", .linkLocal), ("fe80::1", .linkLocal),
+            ("[fe80::abcd]", .linkLocal), ("0.0.0.0", .unspecified), ("0.1.2.3", .unspecified), ("::", .unspecified),
+            ("::ffff:169.254.169.254", .linkLocal), ("::ffff:127.0.0.1", .loopback), ("::ffff:8.8.8.8", .global),
+            ("64:ff9b::a9fe:a9fe", .linkLocal), ("224.0.0.251", .multicast), ("ff02::1", .multicast),
+            ("255.255.255.255", .multicast),
+        ])
+    func scopes(_ literal: String, _ scope: NetworkAddress.Scope) throws {
+        let address = try #require(NetworkAddress(literal: literal))
+        #expect(address.scope == scope, "\(literal)")
+    }
+
+    @Test(
+        "malformed literals are not addresses", arguments: ["1.2.3", "1.2.3.256", "::1::2", "1:2:3:4:5:6:7:8:9", "x"])
+    func malformed(_ literal: String) {
+        #expect(NetworkAddress(literal: literal) == nil)
     }
 }

@@ -50,6 +50,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - clock: the clock for freshness, timers and deadlines.
     ///   - transport: performs HTTP GETs (shared by every provider).
     ///   - userAgent: sent with every request.
+    ///   - resolver: resolves hosts for the fetch address rule (the system's resolver by default).
     ///   - makeGenerator: randomness per provider (seeded in tests).
     ///   - prepare: builds each published snapshot's attachment (the server's encoded replies).
     ///   - restored: keys from warm-restart snapshots, served at once and refreshed on schedule.
@@ -58,6 +59,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///     background threads); the global executor when nil.
     public init(
         config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String = JWKSDVersion.userAgent,
+        resolver: any HostResolver = SystemHostResolver(),
         makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
             SystemRandomNumberGenerator()
         },
@@ -77,7 +79,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
         self.ticks = ticks
         self.readIndex = ReadIndex(now: { ticks(clock.now) })
         self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
-        self.fetcher = HTTPFetcher(transport: transport, userAgent: userAgent)
+        self.fetcher = HTTPFetcher(transport: transport, userAgent: userAgent, resolver: resolver)
         self.makeGenerator = makeGenerator
         self.prepare = prepare
         let routing = ManagedAtomic(Registry(config: JWKSDConfig(), tenants: [:]))
@@ -193,6 +195,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             for entry in removed { entry.remove() }
             for entry in started { entry.start() }
             summary.generation = generationCounter.wrappingIncrementThenLoad(ordering: .relaxed)
+            hub.announceRegistryChange(generation: summary.generation)
             return summary
         }
     }
@@ -303,8 +306,20 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
         allEntries.map { $0.status(wallNow: wallNow) }
     }
 
-    /// A new stream of every provider event from now on; it ends when the consumer stops iterating.
-    public func events() -> AsyncStream<EngineEvent> {
-        hub.subscribe()
+    /// A new stream of every provider event from now on. It ends when the consumer stops iterating, or once
+    /// the consumer has fallen `bufferLimit` events behind (the events already buffered are delivered first):
+    /// a consumer that stops reading cannot make the engine hold memory without bound.
+    /// - Parameter bufferLimit: the most events held for this consumer.
+    public func events(bufferLimit: Int = 65_536) -> AsyncStream<EngineEvent> {
+        hub.subscribe(limit: bufferLimit)
     }
+
+    /// A new stream of provider events and registry changes (reloads) from now on, bounded like ``events(bufferLimit:)``.
+    /// - Parameter bufferLimit: the most notices held for this consumer.
+    public func notices(bufferLimit: Int) -> AsyncStream<EngineNotice> {
+        hub.subscribeNotices(limit: bufferLimit)
+    }
+
+    /// Event and notice subscribers currently attached.
+    public var subscriberCount: Int { hub.subscriberCount }
 }

@@ -1,3 +1,5 @@
+import JWKS
+
 /// Why one fetch of a provider's keys failed. A value with context, mapped to a status by the server.
 public struct FetchFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure.
@@ -22,11 +24,15 @@ public struct FetchFailure: Error, Sendable, Equatable, CustomStringConvertible 
         case unexpectedNotModified = "unexpected_not_modified"
         /// A key file could not be read.
         case file
+        /// The host resolves to an address the provider may not reach (link-local, unspecified, multicast;
+        /// loopback and private ranges unless `allow_private_networks`), or cannot be resolved.
+        case address
     }
 
     /// The kind of failure.
     public var code: Code
-    /// What happened, for people (includes the URL or path).
+    /// What happened, for people (includes the URL or path). Control characters from provider content are
+    /// escaped and the text is cut at ``maximumMessageLength`` characters: it goes to log lines and Status.
     public var message: String
     /// The HTTP status, when there was one.
     public var httpStatus: Int?
@@ -36,10 +42,13 @@ public struct FetchFailure: Error, Sendable, Equatable, CustomStringConvertible 
     /// Creates a failure.
     public init(code: Code, message: String, httpStatus: Int? = nil, retryAfter: Duration? = nil) {
         self.code = code
-        self.message = message
+        self.message = Printable.quoted(message, limit: Self.maximumMessageLength)
         self.httpStatus = httpStatus
         self.retryAfter = retryAfter
     }
 
     public var description: String { message }
+
+    /// The longest message kept, in characters.
+    public static let maximumMessageLength = 2_000
 }

@@ -34,7 +34,33 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         try await client.shutdown()
     }
 
+    /// Performs one GET within `request.timeout` as a whole: connecting, the head and every byte of the body.
+    /// (AsyncHTTPClient's deadline covers the head only; a body that drips a byte a second would otherwise hold
+    /// the fetch, and its permit, forever.)
     public func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
+        let timeout = request.timeout
+        do {
+            return try await withThrowingTaskGroup(of: HTTPGetResponse?.self) { group in
+                group.addTask { try await self.perform(request) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let response = first else {
+                    throw FetchFailure(
+                        code: .timeout, message: "GET \(request.url): no complete response within \(timeout)")
+                }
+                return response
+            }
+        } catch let failure as FetchFailure {
+            throw failure
+        } catch {
+            throw FetchFailure(code: .transport, message: "GET \(request.url): \(error)")
+        }
+    }
+
+    private func perform(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
         var outgoing = HTTPClientRequest(url: request.url.text)
         outgoing.method = .GET
         for field in request.headers { outgoing.headers.add(name: field.name, value: field.value) }

@@ -1,21 +1,31 @@
 public import JWKSConfig
 
 /// GETs a URL the way jwksd must: safety rules checked before every hop, redirects followed by us up to
-/// `max_redirects` and re-checked against the scheme rule and `allowed_domains`, conditional headers,
-/// `Accept`, a `User-Agent` naming jwksd.
+/// `max_redirects` and re-checked against the scheme rule, `allowed_domains` and the addresses the host
+/// resolves to, conditional headers, `Accept`, a `User-Agent` naming jwksd.
+///
+/// The address rule: a host is refused when any address it resolves to is link-local (`169.254.0.0/16`,
+/// `fe80::/10`: cloud metadata services), unspecified or multicast, or loopback or private unless the provider
+/// sets `allow_private_networks`. The check runs on the resolver's answer just before each hop; the HTTP client
+/// resolves the name again to connect, so a name whose answers change between the two (DNS rebinding) is not
+/// covered: pin such providers with `allowed_domains` (see README, "Security").
 public struct HTTPFetcher: Sendable {
     /// The transport that performs each hop.
     public let transport: any HTTPTransport
     /// The `User-Agent` sent with every request.
     public let userAgent: String
+    /// Resolves each hop's host for the address rule.
+    public let resolver: any HostResolver
 
     /// Creates a fetcher.
     /// - Parameters:
     ///   - transport: the shared transport.
     ///   - userAgent: e.g. `jwksd/0.1.0`.
-    public init(transport: any HTTPTransport, userAgent: String) {
+    ///   - resolver: resolves hosts for the address rule (the system's resolver by default).
+    public init(transport: any HTTPTransport, userAgent: String, resolver: any HostResolver = SystemHostResolver()) {
         self.transport = transport
         self.userAgent = userAgent
+        self.resolver = resolver
     }
 
     /// The statuses that redirect.
@@ -37,6 +47,7 @@ public struct HTTPFetcher: Sendable {
         var hops = 0
         while true {
             try Self.check(current, policy: policy, hop: hops, origin: url)
+            try await checkAddresses(current, policy: policy, hop: hops, origin: url)
             var headers = [HTTPField("Accept", accept), HTTPField("User-Agent", userAgent)]
             if let etag = validators.etag { headers.append(HTTPField("If-None-Match", etag)) }
             if let lastModified = validators.lastModified {
@@ -67,6 +78,28 @@ public struct HTTPFetcher: Sendable {
                     httpStatus: response.status)
             }
             hops += 1
+        }
+    }
+
+    /// Applies the address rule to one hop: every address its host resolves to must be allowed.
+    func checkAddresses(_ url: HTTPURL, policy: ProviderPolicy, hop: Int, origin: HTTPURL) async throws(FetchFailure) {
+        let what = hop == 0 ? "GET \(url)" : "GET \(origin): redirect \(hop) to \(url)"
+        for address in try await resolver.addresses(of: url.host) {
+            switch address.scope {
+            case .global:
+                continue
+            case .loopback, .privateNetwork:
+                if policy.allowPrivateNetworks { continue }
+                throw FetchFailure(
+                    code: .address,
+                    message:
+                        "\(what) refused: \(url.host) resolves to \(address), a \(address.scope.rawValue) address (set allow_private_networks: true for a provider on this host or network)"
+                )
+            case .linkLocal, .unspecified, .multicast:
+                throw FetchFailure(
+                    code: .address,
+                    message: "\(what) refused: \(url.host) resolves to \(address), a \(address.scope.rawValue) address")
+            }
         }
     }
 

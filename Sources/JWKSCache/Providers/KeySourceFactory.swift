@@ -4,7 +4,7 @@ public import JWKSConfig
 public struct KeySourceFactory: Sendable {
     /// The shared fetcher for HTTP sources.
     public let fetcher: HTTPFetcher
-    /// Resolves `file:` paths (against the config file's directory).
+    /// Resolves `file:` and `ca_file` paths (against the config file's directory).
     public let resolvePath: @Sendable (String) -> String
 
     /// Creates a factory.
@@ -17,10 +17,12 @@ public struct KeySourceFactory: Sendable {
     /// - Parameter provider: the provider's config.
     /// - Returns: a source that fetches its keys.
     public func makeSource(for provider: ProviderConfig) -> any KeySource {
+        var policy = provider.policy
+        policy.caFile = policy.caFile.map(resolvePath)
         switch provider.source {
-        case .jwksURI(let url): JWKSURISource(url: url, policy: provider.policy, fetcher: fetcher)
-        case .issuer(let issuer): OIDCDiscoverySource(issuer: issuer, policy: provider.policy, fetcher: fetcher)
-        case .file(let path): FileKeySource(path: resolvePath(path), maxBytes: provider.policy.maxResponseBytes)
+        case .jwksURI(let url): return JWKSURISource(url: url, policy: policy, fetcher: fetcher)
+        case .issuer(let issuer): return OIDCDiscoverySource(issuer: issuer, policy: policy, fetcher: fetcher)
+        case .file(let path): return FileKeySource(path: resolvePath(path), maxBytes: policy.maxResponseBytes)
         }
     }
 }

@@ -103,6 +103,7 @@ extension EngineEvent {
     var isPublished: Bool { if case .published = kind { true } else { false } }
     var isChanged: Bool { if case .published(true, _, _) = kind { true } else { false } }
     var isNotModified: Bool { if case .notModified = kind { true } else { false } }
+    var isFetchStarted: Bool { kind == .fetchStarted }
     var failure: FetchFailure? { if case .failed(let failure, _) = kind { failure } else { nil } }
     var keptKeys: Bool? { if case .failed(_, let kept) = kind { kept } else { nil } }
 }

@@ -11,6 +11,7 @@ struct RefreshIntegrationTests {
         version: 1
         defaults:
           require_https: false
+          allow_private_networks: true
           prefetch_jitter: 0s
         \(defaults.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         tenants:

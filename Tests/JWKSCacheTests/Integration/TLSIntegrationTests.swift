@@ -18,6 +18,7 @@ struct TLSIntegrationTests {
         plain.addIssuer("acme", kinds: [.p256], maxAge: 300)
         let yaml = """
             version: 1
+            defaults: { allow_private_networks: true }
             tenants:
               acme:
                 providers:
