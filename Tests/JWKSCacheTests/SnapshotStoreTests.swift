@@ -89,4 +89,141 @@ struct SnapshotStoreTests {
         try store.write(record, key: key, source: "x")
         #expect(try store.read(key) == nil)
     }
+
+    // MARK: - Files that lie
+
+    static let source = "jwks_uri https://idp.example.com/jwks"
+
+    /// A written snapshot's entry, to forge variants of with a valid checksum.
+    static func entry(in store: SnapshotStore, key: ProviderKey) throws -> SnapshotStore.Entry {
+        try store.write(try Self.record(clock: ManualClock()), key: key, source: source)
+        return try #require(try store.read(key))
+    }
+
+    static func temporaryDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-snap-\(UUID())").path
+    }
+
+    @Test(
+        "extreme instants with a valid checksum are rejected, never trapped on",
+        arguments: [
+            ("fetchedAt", Int64.max), ("fetchedAt", Int64.min), ("validatedAt", Int64.max),
+            ("validatedAt", Int64.min), ("ttlSeconds", Int64.max), ("ttlSeconds", -1),
+            ("staleIfErrorSeconds", Int64.min), ("validatedAt", wallNow + 10 * 86_400),
+        ])
+    func extremeInstants(_ field: String, _ value: Int64) throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SnapshotStore(directory: directory)
+        let key = ProviderKey(tenant: "acme", provider: "idp")
+        var entry = try Self.entry(in: store, key: key)
+        switch field {
+        case "fetchedAt": entry.fetchedAt = value
+        case "validatedAt": entry.validatedAt = value
+        case "ttlSeconds": entry.ttlSeconds = value
+        default: entry.staleIfErrorSeconds = value
+        }
+        try Data(try SnapshotStore.encode(entry)).write(to: URL(fileURLWithPath: store.path(for: key)))
+        let read = try #require(try store.read(key))
+        #expect(throws: SnapshotStore.Rejection.self) {
+            _ = try store.record(
+                from: read, provider: try Self.provider(), clock: ManualClock(), wallNow: wallNow,
+                sourceSummary: Self.source)
+        }
+    }
+
+    @Test("a forged ten-year TTL is clamped to max_ttl from the validation time, and never past now + max_ttl")
+    func forgedTTL() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SnapshotStore(directory: directory)
+        let key = ProviderKey(tenant: "acme", provider: "idp")
+        var entry = try Self.entry(in: store, key: key)
+        entry.ttlSeconds = 10 * 365 * 86_400
+        entry.validatedAt = wallNow - 3_600
+        entry.fetchedAt = wallNow - 3_600
+        try Data(try SnapshotStore.encode(entry)).write(to: URL(fileURLWithPath: store.path(for: key)))
+        var provider = try Self.provider()
+        provider.policy.maxTTL = .seconds(86_400)
+        let clock = ManualClock()
+        let record = try store.record(
+            from: try #require(try store.read(key)), provider: provider, clock: clock, wallNow: wallNow,
+            sourceSummary: Self.source)
+        #expect(clock.now.duration(to: record.expiresAt) == .seconds(86_400 - 3_600))
+        #expect(record.freshness.ttl == .seconds(86_400))
+        // Validated "a day ahead" (clock skew allowed), still no later than now + max_ttl.
+        entry.validatedAt = wallNow + 86_000
+        try Data(try SnapshotStore.encode(entry)).write(to: URL(fileURLWithPath: store.path(for: key)))
+        let ahead = try store.record(
+            from: try #require(try store.read(key)), provider: provider, clock: clock, wallNow: wallNow,
+            sourceSummary: Self.source)
+        #expect(clock.now.duration(to: ahead.expiresAt) <= .seconds(86_400))
+    }
+
+    @Test("symlinks planted at the snapshot's path or at the old temporary name are never written through")
+    func plantedSymlinks() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SnapshotStore(directory: directory)
+        try store.prepare()
+        let victim = directory + "-victim"
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
+        defer { try? FileManager.default.removeItem(atPath: victim) }
+        let key = ProviderKey(tenant: "acme", provider: "idp")
+        let target = store.path(for: key)
+        try FileManager.default.createSymbolicLink(atPath: target + ".tmp-\(getpid())", withDestinationPath: victim)
+        try FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: victim)
+        #expect(throws: SnapshotStore.Rejection.self) { _ = try store.read(key) }
+        try store.write(try Self.record(clock: ManualClock()), key: key, source: Self.source)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious")
+        var info = stat()
+        #expect(lstat(target, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_mode & 0o777 == 0o600)
+        #expect(try store.read(key) != nil)
+    }
+
+    @Test("the directory is created 0700; one writable by others or owned by another uid is refused")
+    func directoryOwnership() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SnapshotStore(directory: directory)
+        try store.prepare()
+        var info = stat()
+        #expect(stat(directory, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        #expect(chmod(directory, 0o777) == 0)
+        #expect(throws: SnapshotStore.Rejection.self) { try store.prepare() }
+        #expect(throws: SnapshotStore.Rejection.self) {
+            try store.write(
+                try Self.record(clock: ManualClock()), key: ProviderKey(tenant: "a", provider: "b"), source: "x")
+        }
+        #expect(chmod(directory, 0o720) == 0)
+        #expect(throws: SnapshotStore.Rejection.self) { try store.prepare() }
+        #expect(chmod(directory, 0o755) == 0)
+        try store.prepare()
+        if geteuid() == 0 {
+            #expect(chown(directory, 12_345, 12_345) == 0)
+            #expect(throws: SnapshotStore.Rejection.self) { try store.prepare() }
+        }
+    }
+
+    @Test("an oversized snapshot file is refused without being read whole")
+    func oversizedFile() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SnapshotStore(directory: directory)
+        try store.prepare()
+        let key = ProviderKey(tenant: "acme", provider: "idp")
+        let handle = try #require(
+            FileHandle(
+                forWritingAtPath: { () -> String in
+                    FileManager.default.createFile(atPath: store.path(for: key), contents: nil)
+                    return store.path(for: key)
+                }()))
+        try handle.truncate(atOffset: UInt64(SnapshotStore.maximumPayload + 1_000))
+        try handle.close()
+        #expect {
+            _ = try store.read(key)
+        } throws: { error in
+            (error as? SnapshotStore.Rejection)?.reason.contains("the most a snapshot may have") == true
+        }
+    }
 }

@@ -22,34 +22,33 @@ public struct FileKeySource: KeySource {
 
     public var summary: String { KeySourceConfig.file(path).summary { $0 } }
 
+    /// Reads the file once through one descriptor (`fstat` on it, at most the cap + 1 bytes read), so a symlink
+    /// (a Kubernetes ConfigMap mount is one) swapped between a size check and the read cannot bring a larger file.
     public func fetch(validators: Validators) async -> SourceResult {
         let now = WallClock.now()
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let bytes: [UInt8]
+        let modified: Int64
+        do throws(BoundedFile.Failure) {
+            switch try BoundedFile.read(path, limit: maxBytes, followSymlinks: true) {
+            case .contents(let contents, let mtime):
+                bytes = contents
+                modified = mtime
+            case .missing:
+                return .failed(FetchFailure(code: .file, message: "file \(path): cannot be read (no such file)"))
+            case .tooLarge(let size):
+                return .failed(
+                    FetchFailure(
+                        code: .bodyTooLarge,
+                        message: "file \(path): \(size) bytes or more; max_response_bytes is \(maxBytes)"))
+            }
         } catch {
-            return .failed(FetchFailure(code: .file, message: "file \(path): cannot be read (\(Self.reason(error)))"))
+            return .failed(FetchFailure(code: .file, message: "file \(path): cannot be read (\(error.reason))"))
         }
-        if let size = attributes[.size] as? Int, size > maxBytes {
-            return .failed(
-                FetchFailure(
-                    code: .bodyTooLarge, message: "file \(path): \(size) bytes; max_response_bytes is \(maxBytes)"))
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failed(FetchFailure(code: .file, message: "file \(path): cannot be read"))
-        }
-        let bytes = Array(data)
         let digest = SHA256.hash(data: bytes).prefix(12).map { String($0, radix: 16).leftPadded() }.joined()
-        let modified = (attributes[.modificationDate] as? Date).map { HTTPDate.format(Int64($0.timeIntervalSince1970)) }
-        let headers = CacheHeaders(cacheControl: "no-cache", etag: "\"\(digest)\"", lastModified: modified)
+        let headers = CacheHeaders(
+            cacheControl: "no-cache", etag: "\"\(digest)\"", lastModified: HTTPDate.format(modified))
         if validators.etag == headers.etag { return .notModified(headers: headers, responseTime: now) }
         return .document(bytes, headers: headers, responseTime: now)
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileReadNoSuchFileError { return "no such file" }
-        return nsError.localizedDescription
     }
 }
 

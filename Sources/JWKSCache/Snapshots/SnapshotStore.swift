@@ -12,6 +12,12 @@ import NIOCore
 /// File format: `JWKSDSNP` (8 bytes), version `1` (1 byte), zlib payload length (u32 big-endian), the zlib
 /// payload (a JSON ``SnapshotStore/Entry``), then SHA-256 of the zlib payload (32 bytes). The file name is
 /// the hex SHA-256 of `tenant NUL provider` plus `.snapshot`.
+///
+/// The directory must be the daemon's own: it is created with mode 0700, and one owned by another uid or
+/// writable by group or others is refused. Files are created with `O_EXCL | O_NOFOLLOW` under a random name
+/// relative to the directory's descriptor and renamed into place, and read with `O_NOFOLLOW` up to a cap, so a
+/// planted symlink can neither be written through nor read. A file that passes the checksum is still not
+/// trusted: its instants are range-checked and its freshness clamped to the provider's `max_ttl`.
 public struct SnapshotStore: Sendable {
     /// What one snapshot holds (wall-clock times: instants do not survive a restart).
     public struct Entry: Codable, Sendable, Equatable {
@@ -49,7 +55,14 @@ public struct SnapshotStore: Sendable {
     }
 
     static let magic = Array("JWKSDSNP".utf8)
+    /// The most bytes a payload may inflate to, and the most bytes of compressed payload a file may hold.
     static let maximumPayload = 64 * 1_048_576
+    /// The header before the payload and the checksum after it.
+    static let headerBytes = 13
+    static let checksumBytes = 32
+    /// How far before "now" a stored instant may be (ten years) and after it (a day of clock skew).
+    static let maximumAge: Int64 = 10 * 366 * 86_400
+    static let maximumSkew: Int64 = 86_400
 
     /// The directory (resolved).
     public let directory: String
@@ -81,15 +94,62 @@ public struct SnapshotStore: Sendable {
             validatedAt: record.validatedAtWall, ttlSeconds: record.freshness.ttl.components.seconds,
             freshnessSource: record.freshness.source.rawValue,
             staleIfErrorSeconds: record.freshness.staleIfError?.components.seconds)
+        let file = try Self.encode(entry)
+        let descriptor = try openDirectory()
+        defer { close(descriptor) }
+        try Self.writeAtomically(file, name: (target as NSString).lastPathComponent, in: descriptor, path: target)
+    }
+
+    /// The file's bytes for an entry: magic, version, length, zlib payload, checksum.
+    static func encode(_ entry: Entry) throws -> [UInt8] {
         var json = ByteBuffer(bytes: Array(try JSONEncoder().encode(entry)))
         let compressed = try json.compress(with: .zlib())
-        var file = Self.magic + [1]
+        var file = magic + [1]
         let length = UInt32(compressed.readableBytes)
         file += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
         let payload = Array(buffer: compressed)
-        file += payload + Array(SHA256.hash(data: payload))
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Self.writeAtomically(file, to: target)
+        return file + payload + Array(SHA256.hash(data: payload))
+    }
+
+    /// Creates the directory (mode 0700) when it is missing and checks that it is the daemon's own: a
+    /// directory, owned by this uid, not writable by group or others. Call at start so a bad directory stops
+    /// the daemon with a clear message instead of failing each write.
+    /// - Throws: ``Rejection`` saying what is wrong with the directory.
+    public func prepare() throws(Rejection) {
+        close(try openDirectory())
+    }
+
+    /// Opens the directory after creating or checking it.
+    private func openDirectory() throws(Rejection) -> Int32 {
+        func reject(_ reason: String) -> Rejection { Rejection(path: directory, reason: reason) }
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            guard errno == ENOENT else { throw reject("cannot be read: \(String(cString: strerror(errno)))") }
+            let parent = (directory as NSString).deletingLastPathComponent
+            if !parent.isEmpty {
+                try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            }
+            guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+                throw reject("cannot be created: \(String(cString: strerror(errno)))")
+            }
+            guard stat(directory, &info) == 0 else {
+                throw reject("cannot be read: \(String(cString: strerror(errno)))")
+            }
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw reject("is not a directory") }
+        guard info.st_uid == geteuid() else {
+            throw reject(
+                "is owned by uid \(info.st_uid), not by this daemon's uid \(geteuid()); snapshot_dir must be the daemon's own"
+            )
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw reject(
+                "is writable by \(info.st_mode & 0o022 == 0o022 ? "its group and others" : info.st_mode & 0o020 != 0 ? "its group" : "others") (mode 0\(String(info.st_mode & 0o777, radix: 8))); anyone who can write there can plant keys: chmod 0700 it"
+            )
+        }
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw reject("cannot be opened: \(String(cString: strerror(errno)))") }
+        return descriptor
     }
 
     /// Removes a provider's snapshot (the provider left the registry).
@@ -97,10 +157,15 @@ public struct SnapshotStore: Sendable {
         try? FileManager.default.removeItem(atPath: path(for: key))
     }
 
-    /// Deletes `.snapshot` files whose path is not in `wanted` (providers that left the registry).
+    /// Deletes `.snapshot` files whose path is not in `wanted` (providers that left the registry) and temporary
+    /// files a crash left behind.
     public func removeFiles(except wanted: Set<String>) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasSuffix(".snapshot") && !wanted.contains(directory + "/" + name) {
+        let stray = { (name: String) in
+            (name.hasSuffix(".snapshot") && !wanted.contains(directory + "/" + name))
+                || (name.hasPrefix(".") && name.contains(".snapshot.tmp-"))  // left by a crash mid-write
+        }
+        for name in names where stray(name) {
             try? FileManager.default.removeItem(atPath: directory + "/" + name)
         }
     }
@@ -110,8 +175,8 @@ public struct SnapshotStore: Sendable {
     /// - Throws: ``Rejection`` for a corrupt, truncated or foreign file.
     public func read(_ key: ProviderKey) throws(Rejection) -> Entry? {
         let file = path(for: key)
-        guard let data = FileManager.default.contents(atPath: file) else { return nil }
-        let bytes = Array(data)
+        guard let bytes = try Self.readCapped(file, limit: Self.headerBytes + Self.maximumPayload + Self.checksumBytes)
+        else { return nil }
         func reject(_ reason: String) -> Rejection { Rejection(path: file, reason: reason) }
         guard bytes.count >= 13 + 32, Array(bytes[0..<8]) == Self.magic else { throw reject("not a jwksd snapshot") }
         guard bytes[8] == 1 else { throw reject("snapshot version \(bytes[8]) is not supported") }
@@ -153,50 +218,99 @@ public struct SnapshotStore: Sendable {
         } catch {
             throw Rejection(path: file, reason: "the stored set no longer validates: \(error.message)")
         }
+        try Self.checkRanges(entry, wallNow: wallNow, file: file)
         let now = clock.now
-        let ttl = Duration.seconds(entry.ttlSeconds)
+        // A file that passes its checksum may still lie: freshness is clamped to the provider's max_ttl from the
+        // stored validation, and never reaches past now + max_ttl (a validation time in the future included).
+        let maxTTL = provider.policy.maxTTL.components.seconds
+        let ttlSeconds = min(entry.ttlSeconds, maxTTL)
+        let ttl = Duration.seconds(ttlSeconds)
         let freshness = Freshness(
             ttl: ttl, serverTTL: nil, source: Freshness.Source(rawValue: entry.freshnessSource) ?? .defaultTTL,
-            staleIfError: entry.staleIfErrorSeconds.map { .seconds($0) }, storable: true)
-        let expiresAt = now.advanced(by: .seconds(entry.validatedAt + entry.ttlSeconds - wallNow))
+            staleIfError: entry.staleIfErrorSeconds.map { .seconds(min($0, CacheControl.maximumSeconds)) },
+            storable: true)
+        let expiresIn = min(entry.validatedAt + ttlSeconds - wallNow, maxTTL)
+        let expiresAt = now.advanced(by: .seconds(expiresIn))
         let staleWindow = max(provider.policy.staleWhileError, freshness.staleIfError ?? .zero)
         return KeySetRecord(
             keySet: keySet,
             headers: CacheHeaders(
                 cacheControl: entry.cacheControl, expires: entry.expires, date: entry.date, etag: entry.etag,
                 lastModified: entry.lastModified),
-            freshness: freshness, fetchedAt: now.advanced(by: .seconds(entry.fetchedAt - wallNow)),
-            validatedAt: now.advanced(by: .seconds(entry.validatedAt - wallNow)), expiresAt: expiresAt,
+            freshness: freshness, fetchedAt: now.advanced(by: .seconds(min(entry.fetchedAt, wallNow) - wallNow)),
+            validatedAt: now.advanced(by: .seconds(min(entry.validatedAt, wallNow) - wallNow)), expiresAt: expiresAt,
             staleUntil: expiresAt.advanced(by: staleWindow), fetchedAtWall: entry.fetchedAt,
             validatedAtWall: entry.validatedAt)
     }
 
-    private static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw Rejection(path: temporary, reason: String(cString: strerror(errno))) }
+    /// Refuses instants and durations no real snapshot holds, before any arithmetic on them.
+    static func checkRanges(_ entry: Entry, wallNow: Int64, file: String) throws(Rejection) {
+        func reject(_ reason: String) -> Rejection { Rejection(path: file, reason: reason) }
+        let earliest = wallNow - maximumAge
+        let latest = wallNow + maximumSkew
+        for (name, value) in [("fetchedAt", entry.fetchedAt), ("validatedAt", entry.validatedAt)] {
+            guard value >= earliest, value <= latest else {
+                throw reject("\(name) \(value) is not within ten years before now and a day after (now is \(wallNow))")
+            }
+        }
+        guard entry.fetchedAt <= entry.validatedAt else {
+            throw reject("fetchedAt \(entry.fetchedAt) is after validatedAt \(entry.validatedAt)")
+        }
+        guard entry.ttlSeconds >= 0, entry.ttlSeconds <= CacheControl.maximumSeconds else {
+            throw reject("ttlSeconds \(entry.ttlSeconds) is out of range")
+        }
+        if let staleIfError = entry.staleIfErrorSeconds, staleIfError < 0 {
+            throw reject("staleIfErrorSeconds \(staleIfError) is negative")
+        }
+    }
+
+    /// Reads a regular file, refusing a symlink and anything longer than `limit`.
+    /// - Returns: the bytes, or nil when there is no file.
+    static func readCapped(_ path: String, limit: Int) throws(Rejection) -> [UInt8]? {
+        let outcome: BoundedFile.Outcome
+        do throws(BoundedFile.Failure) {
+            outcome = try BoundedFile.read(path, limit: limit, followSymlinks: false)
+        } catch {
+            throw Rejection(path: path, reason: "cannot be read: \(error.reason)")
+        }
+        switch outcome {
+        case .contents(let bytes, _): return bytes
+        case .missing: return nil
+        case .tooLarge(let size):
+            throw Rejection(path: path, reason: "is \(size) bytes; the most a snapshot may have is \(limit)")
+        }
+    }
+
+    /// Writes `bytes` to a new file with a random name in the directory (`O_EXCL | O_NOFOLLOW`: nothing planted
+    /// there is followed or reused), fsyncs it, renames it over `name` and fsyncs the directory.
+    private static func writeAtomically(_ bytes: [UInt8], name: String, in directory: Int32, path: String) throws {
+        var random = SystemRandomNumberGenerator()
+        let temporary = ".\(name).tmp-\(String(random.next(), radix: 36))"
+        let descriptor = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw Rejection(path: path, reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
+        }
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
             guard written > 0 else {
+                if written < 0, errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
                 close(descriptor)
-                unlink(temporary)
-                throw Rejection(path: temporary, reason: String(cString: strerror(errno)))
+                unlinkat(directory, temporary, 0)
+                throw Rejection(path: path, reason: "write failed: \(reason)")
             }
             offset += written
         }
         guard fsync(descriptor) == 0, close(descriptor) == 0 else {
-            unlink(temporary)
-            throw Rejection(path: temporary, reason: "fsync failed: \(String(cString: strerror(errno)))")
+            unlinkat(directory, temporary, 0)
+            throw Rejection(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))")
         }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw Rejection(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
+        guard renameat(directory, temporary, directory, name) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlinkat(directory, temporary, 0)
+            throw Rejection(path: path, reason: "rename failed: \(reason)")
         }
-        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        fsync(directory)
     }
 }
