@@ -84,6 +84,24 @@ struct SchedulingTests {
         #expect(state.miss(kid: "x", now: at(60), cooldown: cooldown, fetchInFlight: false) == .refetch)
     }
 
+    @Test("the absent-kid memory is bounded in entries and in bytes, whatever the kids a peer sends")
+    func kidMissMemoryBound() {
+        var state = KidMissState<ManualClock.Instant>()
+        let cooldown = Duration.seconds(30)
+        #expect(state.miss(kid: "first", now: at(0), cooldown: cooldown, fetchInFlight: false) == .refetch)
+        for index in 0..<5_000 {
+            let kid = String(repeating: "k", count: 200) + "\(index)"
+            #expect(state.miss(kid: kid, now: at(1), cooldown: cooldown, fetchInFlight: false) == .notFound)
+            #expect(state.absentBytes <= KidMissState<ManualClock.Instant>.maximumRememberedBytes)
+            #expect(state.absent.count <= KidMissState<ManualClock.Instant>.maximumRemembered)
+        }
+        #expect(state.absentBytes == state.absent.keys.reduce(0) { $0 + $1.utf8.count })
+        // A kid too large to remember is never stored; the cooldown rule still answers it.
+        let huge = String(repeating: "h", count: 70_000)
+        #expect(state.miss(kid: huge, now: at(2), cooldown: cooldown, fetchInFlight: false) == .notFound)
+        #expect(state.absent[huge] == nil)
+    }
+
     @Test("the fetch limiter never lets more than its limit run")
     func limiter() async {
         let limiter = FetchLimiter(limit: 3)

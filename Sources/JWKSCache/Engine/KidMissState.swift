@@ -11,12 +11,16 @@ struct KidMissState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         case refetch
     }
 
-    /// The most absent kids remembered; past this the memory is cleared (an attacker's random kids must not
-    /// grow memory without bound).
-    static var maximumRemembered: Int { 10_000 }
+    /// The most absent kids remembered, and the most bytes of kids; past either the memory is cleared (an
+    /// attacker's random kids must not grow memory without bound). Forgetting costs little: within a cooldown
+    /// a forgotten kid is still answered NOT_FOUND by the one-refetch-per-cooldown rule.
+    static var maximumRemembered: Int { 1_000 }
+    static var maximumRememberedBytes: Int { 65_536 }
 
     private(set) var lastRefetch: Instant?
     private(set) var absent: [String: Instant] = [:]
+    /// UTF-8 bytes of the kids in ``absent``.
+    private(set) var absentBytes = 0
 
     /// Decides what a miss for `kid` does.
     /// - Parameters:
@@ -28,6 +32,7 @@ struct KidMissState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if let until = absent[kid] {
             if now < until { return .notFound }
             absent[kid] = nil
+            absentBytes -= kid.utf8.count
         }
         if fetchInFlight { return .join }
         if let last = lastRefetch, now < last.advanced(by: cooldown) {
@@ -44,7 +49,15 @@ struct KidMissState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     }
 
     private mutating func remember(_ kid: String, until: Instant) {
-        if absent.count >= Self.maximumRemembered { absent.removeAll(keepingCapacity: true) }
+        let size = kid.utf8.count
+        guard size <= Self.maximumRememberedBytes else { return }
+        if absent[kid] == nil {
+            if absent.count >= Self.maximumRemembered || absentBytes + size > Self.maximumRememberedBytes {
+                absent.removeAll()
+                absentBytes = 0
+            }
+            absentBytes += size
+        }
         absent[kid] = until
     }
 }
