@@ -11,16 +11,40 @@ public enum Answer: Sendable {
     case watch(WatchStream)
 }
 
-/// One Watch call: the engine's events and the encoding of those the caller asked for.
+/// One Watch call: the engine's notices, which tenants and providers it follows, and how to encode what it
+/// reports. The selection is re-checked on every registry change (a reload), so a peer whose access was revoked
+/// stops receiving a tenant's events.
 public struct WatchStream: Sendable {
-    /// The engine's events; the stream ends when the engine stops or the consuming task is cancelled.
-    public let events: AsyncStream<EngineEvent>
-    /// The encoded `WatchEvent` for an event, or nil for events this Watch does not report.
-    public let payload: @Sendable (EngineEvent) -> ByteBuffer?
+    /// What a Watch follows.
+    public struct Selection: Sendable, Equatable {
+        /// The tenants whose events are sent.
+        public var tenants: Set<String>
+        /// When non-empty, only these providers (`tenant/provider`) are sent.
+        public var providers: Set<String>
+        /// Whether the request named its tenants (else: every tenant the peer may read, recomputed on reload).
+        public var named: Bool
+    }
+
+    /// The engine's events and registry changes, bounded: the stream ends early when this Watch falls too far
+    /// behind, and the call then ends RESOURCE_EXHAUSTED.
+    public let notices: AsyncStream<EngineNotice>
+    /// The selection at the start of the call.
+    public let selection: Selection
+    /// The encoded `WatchEvent` for an event under a selection, or nil for events this Watch does not report.
+    public let payload: @Sendable (EngineEvent, Selection) -> ByteBuffer?
+    /// The selection under the registry now in force, or the error that ends the call (the peer may no longer
+    /// read a tenant it named: PERMISSION_DENIED).
+    public let reselect: @Sendable (Selection) -> Result<Selection, ServerError>
 
     /// Creates a stream.
-    public init(events: AsyncStream<EngineEvent>, payload: @escaping @Sendable (EngineEvent) -> ByteBuffer?) {
-        self.events = events
+    public init(
+        notices: AsyncStream<EngineNotice>, selection: Selection,
+        payload: @escaping @Sendable (EngineEvent, Selection) -> ByteBuffer?,
+        reselect: @escaping @Sendable (Selection) -> Result<Selection, ServerError>
+    ) {
+        self.notices = notices
+        self.selection = selection
         self.payload = payload
+        self.reselect = reselect
     }
 }

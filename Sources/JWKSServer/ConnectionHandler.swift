@@ -1,3 +1,4 @@
+import JWKSCache
 import JWKSWire
 import NIOCore
 
@@ -10,6 +11,11 @@ import NIOCore
 /// outbound buffer that is written and flushed once per read batch, and runs slow calls in tasks whose
 /// replies return to the loop. Malformed input gets a GOAWAY with its status and reason, then the connection
 /// closes. It is not generic: the router behind ``CallRouter`` owns the engine and its clock.
+///
+/// What a peer can make it hold is bounded: a partial frame by `max_frame_bytes` and, across connections, by
+/// ``SharedQuotas``; unread replies by the channel's writability (reading stops); a Watch's unread messages by
+/// ``ServerSettings/watchBacklogBytes`` (the Watch then ends RESOURCE_EXHAUSTED); connections and Watch
+/// streams per uid by ``SharedQuotas``.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -17,6 +23,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let router: any CallRouter
     private let metrics: ServerMetrics
     private let settings: ServerSettings
+    private let quotas: SharedQuotas
+    /// The uid whose connection slot this connection holds, once taken.
+    private var connectionSlot: UInt32?
+    /// Watch calls that hold one of the peer's Watch slots.
+    private var watchSlots: Set<UInt32> = []
+    /// Bytes of each Watch's messages written while the channel was not writable (reset when it is again).
+    private var watchBacklog: [UInt32: Int] = [:]
+    /// Bytes of the carried partial frame counted in the shared quota.
+    private var carriedBytes = 0
     private var decoder: FrameDecoder
     private var machine: ConnectionStateMachine
     private var tasks: [UInt32: Task<Void, Never>] = [:]
@@ -47,13 +62,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// - Parameters:
     ///   - router: routes requests (a ``RequestDispatcher``).
     ///   - settings: limits and timeouts.
+    ///   - quotas: the limits shared with the server's other connections (a new set when nil).
     ///   - peer: credentials to use instead of reading SO_PEERCRED (tests with an embedded channel).
-    init(router: any CallRouter, settings: ServerSettings, peer: PeerCredentials? = nil) {
+    init(
+        router: any CallRouter, settings: ServerSettings, quotas: SharedQuotas? = nil, peer: PeerCredentials? = nil
+    ) {
         self.router = router
         self.metrics = router.metrics
         self.settings = settings
+        self.quotas = quotas ?? SharedQuotas(settings: settings)
         self.decoder = FrameDecoder(maximumPayloadBytes: settings.maxFrameBytes)
-        self.machine = ConnectionStateMachine(maxCalls: settings.maxCallsPerConnection)
+        self.machine = ConnectionStateMachine(
+            maxCalls: settings.maxCallsPerConnection, maxStreams: settings.maxWatchesPerUID)
         self.peer = peer
         self.readPeerCredentials = peer == nil
         self.idleTimeout = settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
@@ -69,16 +89,29 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         outbound = context.channel.allocator.buffer(capacity: Self.outboundCapacity)
-        armIdleTimer(context: context)
         context.fireChannelActive()
+        // Credentials read on the loop arrive at once; a peer that already holds its share of connections is
+        // turned away before it can send anything.
+        if let peer {
+            guard quotas.acquireConnection(uid: peer.uid) else {
+                goaway(
+                    FrameError(
+                        code: .overQuota,
+                        reason:
+                            "uid \(peer.uid) already holds \(quotas.connectionsPerUID) connections (max_connections_per_uid)"
+                    ), context: context)
+                return
+            }
+            connectionSlot = peer.uid
+        }
+        armIdleTimer(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         metrics.record(&tally)
         closed = true
         idleTimer?.cancel()
-        for task in tasks.values { task.cancel() }
-        tasks.removeAll()
+        releaseHeld()
         context.fireChannelInactive()
     }
 
@@ -101,10 +134,23 @@ final class ConnectionHandler: ChannelInboundHandler {
             guard let frame else { break }
             received(frame, context: context)
         }
-        if bytes.readableBytes > 0, !closed {
+        guard !closed else { return }
+        if bytes.readableBytes > 0 {
             bytes.discardReadBytes()
             carried = bytes
         }
+        // The partial frame carried to the next read counts against the bytes all connections may hold.
+        let held = carried?.readableBytes ?? 0
+        guard quotas.adjustPartialBytes(by: held - carriedBytes) else {
+            goaway(
+                FrameError(
+                    code: .overQuota,
+                    reason:
+                        "partial frames of all connections would hold more than \(quotas.maxPartialFrameBytes) bytes; send whole frames"
+                ), context: context)
+            return
+        }
+        carriedBytes = held
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -116,6 +162,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         // A client that sends requests but does not read its replies stops being read until it catches up,
         // so unread replies cannot pile up without bound.
         context.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        if context.channel.isWritable { watchBacklog.removeAll() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -128,6 +175,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         idleTimer?.cancel()
         for callID in machine.drain() {
             tasks.removeValue(forKey: callID)?.cancel()
+            releaseWatchSlot(callID)
             write(.error(.unavailable, callID: callID, message: "the server is shutting down"), context: context)
         }
         flush(context: context)
@@ -164,9 +212,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context: context)
             return
         }
+        let token: UInt64
         switch machine.requestReceived(callID: frame.callID, kind: method.isServerStreaming ? .stream : .unary) {
-        case .start:
-            break
+        case .start(let started):
+            token = started
         case .rejectReservedID:
             write(
                 .error(.invalidArgument, callID: 0, message: "call id 0 is reserved for connection-level frames"),
@@ -179,6 +228,13 @@ final class ConnectionHandler: ChannelInboundHandler {
                     message: "more than \(settings.maxCallsPerConnection) calls in flight on this connection"),
                 context: context)
             return
+        case .rejectTooManyStreams:
+            write(
+                .error(
+                    .resourceExhausted, callID: frame.callID,
+                    message: "more than \(settings.maxWatchesPerUID) Watch streams on this connection"),
+                context: context)
+            return
         case .rejectClosing:
             write(
                 .error(.unavailable, callID: frame.callID, message: "the connection is closing (server shutting down)"),
@@ -186,7 +242,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         case .duplicateID:
             goaway(
-                FrameError(code: .unexpectedKind, reason: "call id \(frame.callID) is already in flight"),
+                FrameError(code: .duplicateCallID, reason: "call id \(frame.callID) is already in flight"),
                 context: context)
             return
         }
@@ -203,7 +259,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let accept = frame.flags.contains(.acceptCompressed)
         switch router.dispatch(method, payload: payload, peer: peer, tally: &tally, replies: &replies) {
         case .reply(let reply):
-            _ = machine.callCompleted(callID: frame.callID)
+            _ = machine.callCompleted(callID: frame.callID, token: token)
             write(reply, callID: frame.callID, acceptCompressed: accept, context: context)
             completedSinceFlush = true
             closeIfDrained(context: context)
@@ -214,17 +270,22 @@ final class ConnectionHandler: ChannelInboundHandler {
                 let reply = await work()
                 bound.eventLoop.execute {
                     bound.value.handler.finish(
-                        callID: callID, reply: reply, acceptCompressed: accept, context: bound.value.context)
+                        callID: callID, token: token, reply: reply, acceptCompressed: accept,
+                        context: bound.value.context)
                 }
             }
         case .watch(let stream):
-            startWatch(stream, callID: frame.callID, context: context)
+            startWatch(stream, callID: frame.callID, token: token, context: context)
         }
     }
 
-    private func finish(callID: UInt32, reply: Reply, acceptCompressed: Bool, context: ChannelHandlerContext) {
+    /// A deferred call's reply is ready; it is sent only if the call is still the one that asked (a CANCEL
+    /// and a new call with the same id make the late reply stale).
+    private func finish(
+        callID: UInt32, token: UInt64, reply: Reply, acceptCompressed: Bool, context: ChannelHandlerContext
+    ) {
+        guard !closed, machine.callCompleted(callID: callID, token: token) == .send else { return }
         tasks[callID] = nil
-        guard !closed, machine.callCompleted(callID: callID) == .send else { return }
         write(reply, callID: callID, acceptCompressed: acceptCompressed, context: context)
         completedSinceFlush = true
         flush(context: context)
@@ -233,8 +294,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func cancel(_ frame: Frame, context: ChannelHandlerContext) {
         switch machine.cancelReceived(callID: frame.callID) {
-        case .cancel:
+        case .cancel(let kind):
             tasks.removeValue(forKey: frame.callID)?.cancel()
+            if kind == .stream { releaseWatchSlot(frame.callID) }
             write(.error(.cancelled, callID: frame.callID, message: "cancelled by the client"), context: context)
             completedSinceFlush = true
             closeIfDrained(context: context)
@@ -247,19 +309,121 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Watch
 
-    private func startWatch(_ stream: WatchStream, callID: UInt32, context: ChannelHandlerContext) {
+    /// Starts a Watch: takes one of the peer's Watch slots, then forwards the engine's notices. The task waits
+    /// for the event loop to take each message, so a busy loop slows the task instead of queueing work; a Watch
+    /// that falls behind its notice buffer, or whose client does not read, ends RESOURCE_EXHAUSTED.
+    private func startWatch(_ stream: WatchStream, callID: UInt32, token: UInt64, context: ChannelHandlerContext) {
+        if let peer {
+            guard quotas.acquireWatch(uid: peer.uid) else {
+                _ = machine.callCompleted(callID: callID, token: token)
+                write(
+                    .error(
+                        .resourceExhausted, callID: callID,
+                        message:
+                            "uid \(peer.uid) already holds \(quotas.watchesPerUID) Watch streams (max_watches_per_uid)"),
+                    context: context)
+                completedSinceFlush = true
+                return
+            }
+            watchSlots.insert(callID)
+        }
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let bufferLimit = settings.watchBufferEvents
         tasks[callID] = Task {
-            for await event in stream.events {
-                guard let payload = stream.payload(event) else { continue }
-                bound.eventLoop.execute {
-                    let handler = bound.value.handler
-                    guard !handler.closed, handler.machine.isOpen(callID) else { return }
-                    handler.write(Frame(kind: .message, callID: callID, payload: payload), context: bound.value.context)
-                    handler.flush(context: bound.value.context)
+            var selection = stream.selection
+            for await notice in stream.notices {
+                switch notice {
+                case .event(let event):
+                    guard let payload = stream.payload(event, selection) else { continue }
+                    let open = try? await bound.eventLoop.submit {
+                        bound.value.handler.watchItem(
+                            payload, callID: callID, token: token, context: bound.value.context)
+                    }.get()
+                    guard open == true else { return }
+                case .registryChanged:
+                    switch stream.reselect(selection) {
+                    case .success(let next):
+                        selection = next
+                    case .failure(let error):
+                        bound.eventLoop.execute {
+                            bound.value.handler.endWatch(
+                                callID: callID, token: token, reply: .error(error), context: bound.value.context)
+                        }
+                        return
+                    }
                 }
             }
+            // The notices end only when the task is cancelled or this Watch fell too far behind.
+            guard !Task.isCancelled else { return }
+            bound.eventLoop.execute {
+                bound.value.handler.endWatch(
+                    callID: callID, token: token,
+                    reply: .error(
+                        ServerError(
+                            .resourceExhausted,
+                            "this Watch fell more than \(bufferLimit) events behind; subscribe again and re-read the key sets"
+                        )),
+                    context: bound.value.context)
+            }
         }
+    }
+
+    /// Writes one Watch message, unless the call is gone or its client has stopped reading for too long.
+    /// - Returns: whether the Watch is still open.
+    private func watchItem(_ payload: ByteBuffer, callID: UInt32, token: UInt64, context: ChannelHandlerContext)
+        -> Bool
+    {
+        guard !closed, machine.isOpen(callID, token: token) else { return false }
+        if !context.channel.isWritable {
+            let backlog = watchBacklog[callID, default: 0] + Frame.headerBytes + payload.readableBytes
+            guard backlog <= settings.watchBacklogBytes else {
+                endWatch(
+                    callID: callID, token: token,
+                    reply: .error(
+                        ServerError(
+                            .resourceExhausted,
+                            "the client has not read this Watch's messages (\(backlog) bytes waiting; the limit is \(settings.watchBacklogBytes))"
+                        )), context: context)
+                return false
+            }
+            watchBacklog[callID] = backlog
+        }
+        write(Frame(kind: .message, callID: callID, payload: payload), context: context)
+        flush(context: context)
+        return true
+    }
+
+    /// Ends a Watch with its final RESPONSE, if the call is still open.
+    private func endWatch(callID: UInt32, token: UInt64, reply: Reply, context: ChannelHandlerContext) {
+        guard !closed, machine.callCompleted(callID: callID, token: token) == .send else { return }
+        tasks.removeValue(forKey: callID)?.cancel()
+        releaseWatchSlot(callID)
+        write(reply, callID: callID, acceptCompressed: false, context: context)
+        completedSinceFlush = true
+        flush(context: context)
+        closeIfDrained(context: context)
+    }
+
+    private func releaseWatchSlot(_ callID: UInt32) {
+        watchBacklog[callID] = nil
+        guard watchSlots.remove(callID) != nil, let peer else { return }
+        quotas.releaseWatch(uid: peer.uid)
+    }
+
+    /// Gives back everything this connection holds in the shared quotas and stops its work.
+    private func releaseHeld() {
+        for task in tasks.values { task.cancel() }
+        tasks.removeAll()
+        for callID in watchSlots { releaseWatchSlot(callID) }
+        if let uid = connectionSlot {
+            connectionSlot = nil
+            quotas.releaseConnection(uid: uid)
+        }
+        if carriedBytes > 0 {
+            _ = quotas.adjustPartialBytes(by: -carriedBytes)
+            carriedBytes = 0
+        }
+        carried = nil
     }
 
     // MARK: - Writing
@@ -355,8 +519,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func close(context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
-        for task in tasks.values { task.cancel() }
-        tasks.removeAll()
+        releaseHeld()
         context.close(promise: nil)
     }
 

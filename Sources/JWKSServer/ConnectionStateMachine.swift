@@ -1,5 +1,9 @@
-/// The calls of one connection as a pure value: which call ids are open, the in-flight cap, and closing.
+/// The calls of one connection as a pure value: which call ids are open, the in-flight caps, and closing.
 /// The handler feeds it events and performs what it returns.
+///
+/// Every call gets a token when it starts. Work that finishes later (a deferred reply, a Watch item) carries
+/// its call's token, so after a CANCEL and a new call with the same id, the old call's late reply is dropped
+/// instead of answering the new call.
 struct ConnectionStateMachine {
     /// What kind of call an id belongs to.
     enum CallKind: Equatable {
@@ -9,12 +13,22 @@ struct ConnectionStateMachine {
         case stream
     }
 
+    /// One open call.
+    struct Call: Equatable {
+        /// Its kind.
+        var kind: CallKind
+        /// Tells this call apart from an earlier call that used the same id.
+        var token: UInt64
+    }
+
     /// What to do with a new REQUEST.
     enum OnRequest: Equatable {
-        /// Run it.
-        case start
+        /// Run it; its late replies must carry `token`.
+        case start(token: UInt64)
         /// Answer RESOURCE_EXHAUSTED: the connection already has `maxCalls` in flight.
         case rejectOverLimit
+        /// Answer RESOURCE_EXHAUSTED: the connection already has `maxStreams` Watch streams open.
+        case rejectTooManyStreams
         /// Answer INVALID_ARGUMENT: call id 0 is for connection-level frames.
         case rejectReservedID
         /// Send GOAWAY INVALID_ARGUMENT: the id is already in flight (replies could not be told apart).
@@ -27,7 +41,8 @@ struct ConnectionStateMachine {
     enum OnCompleted: Equatable {
         /// Send it.
         case send
-        /// Drop it: the call was cancelled (its CANCELLED reply was already sent).
+        /// Drop it: the call was cancelled (its CANCELLED reply was already sent), or the id now belongs to a
+        /// newer call.
         case drop
     }
 
@@ -39,12 +54,17 @@ struct ConnectionStateMachine {
         case unknownCall
     }
 
+    /// The most calls in flight.
     let maxCalls: Int
-    private(set) var calls: [UInt32: CallKind] = [:]
+    /// The most Watch streams open.
+    let maxStreams: Int
+    private(set) var calls: [UInt32: Call] = [:]
     private(set) var isClosing = false
+    private var lastToken: UInt64 = 0
 
-    init(maxCalls: Int) {
+    init(maxCalls: Int, maxStreams: Int = .max) {
         self.maxCalls = maxCalls
+        self.maxStreams = maxStreams
     }
 
     mutating func requestReceived(callID: UInt32, kind: CallKind) -> OnRequest {
@@ -52,20 +72,31 @@ struct ConnectionStateMachine {
         if calls[callID] != nil { return .duplicateID }
         if isClosing { return .rejectClosing }
         if calls.count >= maxCalls { return .rejectOverLimit }
-        calls[callID] = kind
-        return .start
+        if kind == .stream, streamCount >= maxStreams { return .rejectTooManyStreams }
+        lastToken += 1
+        calls[callID] = Call(kind: kind, token: lastToken)
+        return .start(token: lastToken)
     }
 
-    mutating func callCompleted(callID: UInt32) -> OnCompleted {
-        calls.removeValue(forKey: callID) == nil ? .drop : .send
+    /// A call's reply is ready (a unary call answered now or later, or a stream ending with its status).
+    mutating func callCompleted(callID: UInt32, token: UInt64) -> OnCompleted {
+        guard calls[callID]?.token == token else { return .drop }
+        calls[callID] = nil
+        return .send
     }
 
-    /// Whether a stream's call is still open (its items may be sent).
+    /// Whether the call with this id and token is still open (a stream's items may be sent).
+    func isOpen(_ callID: UInt32, token: UInt64) -> Bool { calls[callID]?.token == token }
+
+    /// Whether a call with this id is open, whatever its token.
     func isOpen(_ callID: UInt32) -> Bool { calls[callID] != nil }
 
+    /// The token of the open call with this id.
+    func token(of callID: UInt32) -> UInt64? { calls[callID]?.token }
+
     mutating func cancelReceived(callID: UInt32) -> OnCancel {
-        guard let kind = calls.removeValue(forKey: callID) else { return .unknownCall }
-        return .cancel(kind)
+        guard let call = calls.removeValue(forKey: callID) else { return .unknownCall }
+        return .cancel(call.kind)
     }
 
     mutating func startClosing() {
@@ -77,10 +108,13 @@ struct ConnectionStateMachine {
     /// - Returns: the stream calls to end (their work cancelled, an UNAVAILABLE reply sent).
     mutating func drain() -> [UInt32] {
         isClosing = true
-        let streams = calls.filter { $0.value == .stream }.keys.sorted()
+        let streams = calls.filter { $0.value.kind == .stream }.keys.sorted()
         for callID in streams { calls[callID] = nil }
         return streams
     }
+
+    /// Watch streams open.
+    var streamCount: Int { calls.values.count { $0.kind == .stream } }
 
     /// No call in flight.
     var isIdle: Bool { calls.isEmpty }

@@ -16,6 +16,8 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
     private let listener = Mutex<(any Channel)?>(nil)
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let connectionCount = ManagedAtomic<Int>(0)
+    /// Per-uid and partial-frame limits shared by every connection.
+    let quotas: SharedQuotas
 
     /// Creates a server on NIO's shared event loops; call ``start()`` to listen.
     /// - Parameter dispatcher: the request router.
@@ -31,15 +33,20 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
         self.dispatcher = dispatcher
         self.settings = dispatcher.settings
         self.group = group
+        self.quotas = SharedQuotas(settings: dispatcher.settings)
     }
 
-    /// Binds the socket (replacing a stale file, refusing a live one) and starts accepting.
+    /// Binds the socket (replacing a stale file, refusing a live one) and starts accepting. The socket is bound
+    /// in a private directory, given `socket_mode`, then renamed to its path: no peer can connect while it has
+    /// the umask's mode.
     /// - Throws: when the socket path is in use or cannot be bound.
     public func start() async throws {
         try SocketFile.prepare(settings.socketPath)
         let settings = self.settings
         let dispatcher = self.dispatcher
-        let channel = try await ServerBootstrap(group: group)
+        let quotas = self.quotas
+        let bound = try SocketFile.privateBindPath(for: settings.socketPath)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -49,13 +56,25 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
                         try handlers.addHandler(RejectingHandler(maxConnections: settings.maxConnections))
                         return
                     }
-                    try handlers.addHandler(ConnectionHandler(router: dispatcher, settings: settings))
+                    try handlers.addHandler(ConnectionHandler(router: dispatcher, settings: settings, quotas: quotas))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-            .bind(unixDomainSocketPath: settings.socketPath)
-            .get()
-        try SocketFile.setMode(settings.socketPath, settings.socketMode)
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: bound.path).get()
+        } catch {
+            SocketFile.discard(bound)
+            throw error
+        }
+        do {
+            try SocketFile.setMode(bound.path, settings.socketMode)
+            try SocketFile.publish(bound, at: settings.socketPath)
+        } catch {
+            SocketFile.discard(bound)
+            try? await channel.close()
+            throw error
+        }
         listener.withLock { $0 = channel }
     }
 

@@ -20,8 +20,16 @@ struct ReplyCache {
 
     /// Entries kept per connection; the cache starts over when full.
     static let capacity = 256
+    /// Bytes of requests and replies kept per connection; the cache starts over past this.
+    static let capacityBytes = 262_144
+    /// Requests longer than this are not remembered. A GetKey request within the request grammar (ids of 64
+    /// bytes, a kid of 256, an alg, a timeout) is under 420 bytes; a longer one carries unknown fields and is
+    /// answered but not kept, so padding cannot fill memory.
+    static let maximumRequestBytes = 512
 
     private var entries: [ByteBuffer: Entry] = [:]
+    /// Bytes of the remembered requests and the replies they retain.
+    private(set) var bytes = 0
 
     /// The remembered answer to `request`, if it still holds at `generation` and `now`.
     func lookup(_ request: ByteBuffer, generation: UInt64, now: Int64) -> Entry? {
@@ -31,10 +39,18 @@ struct ReplyCache {
 
     /// Remembers an answer; the request's bytes are copied (the read buffer is not retained).
     mutating func store(_ request: ByteBuffer, _ entry: Entry) {
-        if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+        guard request.readableBytes <= Self.maximumRequestBytes else { return }
+        let size = request.readableBytes + entry.reply.readableBytes
+        if entries.count >= Self.capacity || bytes + size > Self.capacityBytes {
+            entries.removeAll(keepingCapacity: true)
+            bytes = 0
+        }
         var key = ByteBuffer()
         key.writeImmutableBuffer(request)
-        entries[key] = entry
+        if let replaced = entries.updateValue(entry, forKey: key) {
+            bytes -= request.readableBytes + replaced.reply.readableBytes
+        }
+        bytes += size
     }
 
     /// Entries held.

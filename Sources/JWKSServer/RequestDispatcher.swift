@@ -93,7 +93,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
             case .listTenants:
                 let _: Jwksd_V1_ListTenantsRequest = try decode(payload)
                 return .reply(listTenants(peer: peer))
-            case .status: return .reply(status(try decode(payload), peer: peer))
+            case .status: return .reply(try status(try decode(payload), peer: peer))
             case .refresh: return try refresh(try decode(payload), peer: peer)
             case .reload:
                 let _: Jwksd_V1_ReloadRequest = try decode(payload)
@@ -107,7 +107,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
             case .watch: return .watch(try watch(try decode(payload), peer: peer))
             case .health:
                 let _: Jwksd_V1_HealthRequest = try decode(payload)
-                return .reply(health())
+                return .reply(health(peer: peer))
             }
         } catch {
             return .reply(.error(error))
@@ -122,7 +122,10 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         _ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, now: Int64, generation: UInt64,
         tally: inout MetricsTally, hit remembered: inout ReplyCache.Entry?
     ) throws(ServerError) -> Answer {
-        guard !request.kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
+        try RequestGrammar.tenant(request.tenant)
+        try RequestGrammar.provider(request.provider, required: false, method: .getKey)
+        try RequestGrammar.kid(request.kid)
+        try RequestGrammar.alg(request.alg)
         let tenant = try readableTenant(request.tenant, peer: peer)
         let alg = request.alg.isEmpty ? nil : request.alg
         var hadKeys = false
@@ -145,7 +148,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
             }
         } else {
             guard let entry = tenant.provider(request.provider) else {
-                throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
+                throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
             }
             if let reply = hit(entry) { return .reply(.ok(reply)) }
         }
@@ -175,10 +178,11 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
     private func getKeySet(
         _ request: Jwksd_V1_GetKeySetRequest, peer: PeerCredentials?, tally: inout MetricsTally
     ) throws(ServerError) -> Reply {
+        try RequestGrammar.tenant(request.tenant)
+        try RequestGrammar.provider(request.provider, required: true, method: .getKeySet)
         let tenant = try readableTenant(request.tenant, peer: peer)
-        guard !request.provider.isEmpty else { throw ServerError(.invalidArgument, "GetKeySet needs a provider") }
         guard let entry = tenant.provider(request.provider) else {
-            throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
+            throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
         }
         let snapshot = entry.snapshot
         guard let standing = snapshot.standing(atTicks: readIndex.nowTicks()), standing != .expired,
@@ -207,7 +211,11 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         return .ok(Self.encode(response))
     }
 
-    private func status(_ request: Jwksd_V1_StatusRequest, peer: PeerCredentials?) -> Reply {
+    private func status(_ request: Jwksd_V1_StatusRequest, peer: PeerCredentials?) throws(ServerError) -> Reply {
+        if !request.tenant.isEmpty {
+            try RequestGrammar.tenant(request.tenant)
+            _ = try readableTenant(request.tenant, peer: peer)
+        }
         var response = Jwksd_V1_StatusResponse()
         let wallNow = Int64(Date().timeIntervalSince1970)
         for tenant in engine.config.tenants where Self.mayRead(tenant, peer: peer) {
@@ -223,9 +231,11 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
 
     private func refresh(_ request: Jwksd_V1_RefreshRequest, peer: PeerCredentials?) throws(ServerError) -> Answer {
         try requireAdmin(peer, method: .refresh)
+        try RequestGrammar.tenant(request.tenant)
+        try RequestGrammar.provider(request.provider, required: false, method: .refresh)
         let tenant = try readableTenant(request.tenant, peer: nil, checkPermission: false)
         if !request.provider.isEmpty, tenant.provider(request.provider) == nil {
-            throw ServerError(.notFound, "unknown provider \"\(request.provider)\" in tenant \"\(request.tenant)\"")
+            throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
         }
         let timeout = request.timeoutMs == 0 ? settings.defaultRefreshTimeout : .milliseconds(Int64(request.timeoutMs))
         let deadline = engine.clock.now.advanced(by: timeout)
@@ -247,30 +257,65 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         }
     }
 
-    /// Checks the tenants a Watch names (all the peer may read when it names none) and maps the engine's
-    /// events for them to encoded `WatchEvent`s.
+    /// Checks what a Watch names and maps the engine's events for it to encoded `WatchEvent`s. Tenants must
+    /// exist and be readable by the peer (NOT_FOUND otherwise, as for every method); provider selectors must be
+    /// `tenant/provider` (INVALID_ARGUMENT) naming a provider of a readable tenant (NOT_FOUND). With no tenants
+    /// named, the Watch follows every tenant the peer may read, recomputed on each reload.
     private func watch(_ request: Jwksd_V1_WatchRequest, peer: PeerCredentials?) throws(ServerError) -> WatchStream {
-        var tenants = Set(request.tenants)
-        for tenant in tenants {
-            guard let found = engine.tenant(tenant) else {
-                throw ServerError(.notFound, "unknown tenant \"\(tenant)\"")
+        for tenant in request.tenants { try RequestGrammar.tenant(tenant, field: "tenants[]") }
+        var providers = Set<String>()
+        for text in request.providers {
+            let (tenant, provider) = try RequestGrammar.selector(text)
+            guard let entry = readIndex.tenant(tenant), Self.mayRead(entry.config, peer: peer) else {
+                throw StatusMapping.unknownTenant(tenant)
             }
-            guard Self.mayRead(found.config, peer: peer) else {
-                throw ServerError(.permissionDenied, "this peer may not watch tenant \"\(tenant)\"")
+            guard entry.provider(provider) != nil else { throw StatusMapping.unknownProvider(provider, tenant: tenant) }
+            providers.insert(text)
+        }
+        var tenants = Set<String>()
+        for tenant in request.tenants {
+            guard let found = engine.tenant(tenant), Self.mayRead(found.config, peer: peer) else {
+                throw StatusMapping.unknownTenant(tenant)
             }
+            tenants.insert(tenant)
         }
-        if tenants.isEmpty {
-            tenants = Set(engine.config.tenants.filter { Self.mayRead($0, peer: peer) }.map(\.id))
-        }
-        let providers = Set(request.providers)
-        let selected = tenants
+        let named = !tenants.isEmpty
+        if !named { tenants = readableTenants(peer: peer) }
         let engine = self.engine
-        return WatchStream(events: engine.events()) { event in
-            guard selected.contains(event.key.tenant), providers.isEmpty || providers.contains(event.key.description),
-                let message = Self.watchEvent(event, engine: engine)
-            else { return nil }
-            return Self.encode(message)
-        }
+        let readable: @Sendable (PeerCredentials?) -> Set<String> = { [self] peer in readableTenants(peer: peer) }
+        return WatchStream(
+            notices: engine.notices(bufferLimit: settings.watchBufferEvents),
+            selection: WatchStream.Selection(tenants: tenants, providers: providers, named: named),
+            payload: { event, selection in
+                guard selection.tenants.contains(event.key.tenant),
+                    selection.providers.isEmpty || selection.providers.contains(event.key.description),
+                    let message = Self.watchEvent(event, engine: engine)
+                else { return nil }
+                return Self.encode(message)
+            },
+            reselect: { selection in
+                guard selection.named else {
+                    var next = selection
+                    next.tenants = readable(peer)
+                    return .success(next)
+                }
+                for tenant in selection.tenants {
+                    // A tenant removed by the reload is simply gone (its providers' REMOVED events were sent); one
+                    // the peer may no longer read ends the call.
+                    guard let found = engine.tenant(tenant) else { continue }
+                    if !Self.mayRead(found.config, peer: peer) {
+                        return .failure(
+                            ServerError(
+                                .permissionDenied, "a reload revoked this peer's access to tenant \"\(tenant)\""))
+                    }
+                }
+                return .success(selection)
+            })
+    }
+
+    /// The tenants a peer may read.
+    private func readableTenants(peer: PeerCredentials?) -> Set<String> {
+        Set(engine.config.tenants.filter { Self.mayRead($0, peer: peer) }.map(\.id))
     }
 
     /// The `WatchEvent` for an engine event, or nil for events a Watch does not report.
@@ -299,16 +344,24 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         return message
     }
 
-    private func health() -> Reply {
+    /// Health, as far as the peer may see: provider counts and the providers still loading of the tenants it
+    /// may read; `serving` is the daemon's readiness (every provider has finished its first load attempt), one
+    /// bit that names nothing.
+    private func health(peer: PeerCredentials?) -> Reply {
         var response = Jwksd_V1_HealthResponse()
         let now = engine.clock.now
+        let readable = readableTenants(peer: peer)
+        var loadingAnywhere = false
         for entry in engine.allEntries {
             let snapshot = entry.snapshot
+            let loading = snapshot.record == nil && snapshot.lastError == nil
+            loadingAnywhere = loadingAnywhere || loading
+            guard readable.contains(entry.key.tenant) else { continue }
             response.providers += 1
             if let standing = snapshot.standing(at: now), standing != .expired { response.ready += 1 }
-            if snapshot.record == nil, snapshot.lastError == nil { response.loading.append(entry.key.description) }
+            if loading { response.loading.append(entry.key.description) }
         }
-        response.serving = response.loading.isEmpty
+        response.serving = !loadingAnywhere
         return .ok(Self.encode(response))
     }
 
@@ -325,11 +378,10 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
     private func readableTenant(_ id: String, peer: PeerCredentials?, checkPermission: Bool = true) throws(ServerError)
         -> ReadIndex.Tenant
     {
-        guard !id.isEmpty else { throw ServerError(.invalidArgument, "the request needs a tenant") }
-        guard let tenant = readIndex.tenant(id) else { throw ServerError(.notFound, "unknown tenant \"\(id)\"") }
-        if checkPermission, !Self.mayRead(tenant.config, peer: peer) {
-            let who = peer.map { "uid \($0.uid) gid \($0.gid)" } ?? "an unidentified peer"
-            throw ServerError(.permissionDenied, "\(who) may not read tenant \"\(id)\"")
+        // A tenant the peer may not read is answered exactly like one that does not exist, so a peer cannot
+        // learn which tenants exist (PROTOCOL.md, "Access").
+        guard let tenant = readIndex.tenant(id), !checkPermission || Self.mayRead(tenant.config, peer: peer) else {
+            throw StatusMapping.unknownTenant(id)
         }
         return tenant
     }

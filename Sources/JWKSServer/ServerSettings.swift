@@ -16,6 +16,18 @@ public struct ServerSettings: Sendable, Equatable {
     public var compressMinBytes: Int
     /// Connections beyond this get GOAWAY RESOURCE_EXHAUSTED.
     public var maxConnections: Int
+    /// Connections one peer uid may hold; more get GOAWAY RESOURCE_EXHAUSTED (``adminUIDs`` are exempt).
+    public var maxConnectionsPerUID: Int
+    /// Watch streams one peer uid may hold open; more are answered RESOURCE_EXHAUSTED (``adminUIDs`` are exempt).
+    public var maxWatchesPerUID: Int
+    /// Bytes of frames still arriving (partial frames) held across all connections; a connection whose partial
+    /// frame would pass this gets GOAWAY RESOURCE_EXHAUSTED. 32 × `max_frame_bytes`, at least 32 MiB.
+    public var maxPartialFrameBytes: Int
+    /// Engine notices buffered for one Watch before it counts as too far behind (RESOURCE_EXHAUSTED).
+    public var watchBufferEvents: Int = 512
+    /// Bytes of a Watch's messages queued while its connection is not writable (the client does not read)
+    /// before the Watch ends RESOURCE_EXHAUSTED.
+    public var watchBacklogBytes: Int = 131_072
     /// Calls in flight per connection beyond this get RESOURCE_EXHAUSTED.
     public var maxCallsPerConnection: Int
     /// Connections without calls for this long are closed; zero disables.
@@ -35,6 +47,9 @@ public struct ServerSettings: Sendable, Equatable {
         maxFrameBytes = config.server.maxFrameBytes
         compressMinBytes = config.server.compressMinBytes
         maxConnections = config.server.maxConnections
+        maxConnectionsPerUID = config.server.connectionsPerUID
+        maxWatchesPerUID = config.server.maxWatchesPerUID
+        maxPartialFrameBytes = max(32 * config.server.maxFrameBytes, 32 * 1_048_576)
         maxCallsPerConnection = config.server.maxCallsPerConnection
         idleTimeout = config.server.idleTimeout
         adminUIDs = Set(config.server.adminUIDs ?? [UInt32(getuid()), 0])

@@ -1,3 +1,4 @@
+import JWKS
 import JWKSCache
 import JWKSWire
 
@@ -10,17 +11,26 @@ enum StatusMapping {
         case .found:
             return ServerError(.internal, "a found key was reported as an error")
         case .unknownProvider(let tenant, let provider):
-            if let provider {
-                return ServerError(.notFound, "unknown provider \"\(provider)\" in tenant \"\(tenant)\"")
-            }
-            return ServerError(.notFound, "unknown tenant \"\(tenant)\"")
+            if let provider { return unknownProvider(provider, tenant: tenant) }
+            return unknownTenant(tenant)
         case .kidNotFound(let kid):
-            return ServerError(.notFound, "kid \"\(kid)\" not found in \(scope)")
+            return ServerError(.notFound, "kid \"\(Printable.escaped(kid))\" not found in \(scope)")
         case .unavailable(let key, let failure):
             let cause = failure.map { ": \($0.message)" } ?? ": no keys loaded yet"
             return ServerError(.unavailable, "\(key) has no servable keys\(cause)")
         case .deadlineExceeded:
             return ServerError(.deadlineExceeded, "deadline passed while waiting for \(scope) to refetch")
         }
+    }
+
+    /// The NOT_FOUND for a tenant that does not exist or that the peer may not read: the same text for both, so
+    /// a peer cannot learn which tenants exist.
+    static func unknownTenant(_ id: String) -> ServerError {
+        ServerError(.notFound, "unknown tenant \"\(id)\"")
+    }
+
+    /// The NOT_FOUND for a provider the tenant does not have.
+    static func unknownProvider(_ id: String, tenant: String) -> ServerError {
+        ServerError(.notFound, "unknown provider \"\(id)\" in tenant \"\(tenant)\"")
     }
 }

@@ -68,7 +68,8 @@ final class RawConnection: @unchecked Sendable {
             if let frame = try decoder.decode(buffer: &pending) { return frame }
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return nil }
+            // A server that closes with our bytes unread resets the connection after its last frames.
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return nil }
             guard count > 0 else { throw Failure("recv failed or timed out: \(String(cString: strerror(errno)))") }
             pending.writeBytes(chunk[0..<count])
         }

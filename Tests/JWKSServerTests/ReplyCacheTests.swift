@@ -1,4 +1,5 @@
 import DevIssuer
+import Foundation
 import JWKSCache
 import JWKSClient
 import JWKSWire
@@ -23,6 +24,23 @@ struct ReplyCacheTests {
         for index in 0..<ReplyCache.capacity { cache.store(ByteBuffer(string: "request \(index)"), entry) }
         #expect(cache.count <= ReplyCache.capacity)
         #expect(cache.lookup(request, generation: 7, now: 0) == nil)
+    }
+
+    @Test("requests padded past the grammar's size are not remembered; the cache is bounded in bytes")
+    func bounds() {
+        var cache = ReplyCache()
+        let reply = ByteBuffer(repeating: 0x41, count: 1_500)
+        let entry = ReplyCache.Entry(reply: reply, stale: false, validUntil: 100, generation: 1)
+        let padded = ByteBuffer(repeating: 0x0A, count: 600_000)
+        cache.store(padded, entry)
+        #expect(cache.count == 0 && cache.bytes == 0)
+        for index in 0..<10_000 {
+            var request = ByteBuffer(repeating: 0x20, count: ReplyCache.maximumRequestBytes - 8)
+            request.writeString(String(format: "%08d", index))
+            cache.store(request, entry)
+            #expect(cache.bytes <= ReplyCache.capacityBytes)
+            #expect(cache.count <= ReplyCache.capacity)
+        }
     }
 
     @Test("a rotation published between two identical lookups on one connection is seen by the second")

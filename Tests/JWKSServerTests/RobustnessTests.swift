@@ -81,6 +81,31 @@ let malformedCases: [MalformedCase] = {
                 .request(.health, callID: 1, payload: ByteBuffer(string: "not zlib"), flags: .compressed)),
             expected: .goaway(.invalidArgument)),
         MalformedCase(
+            name: "compressed but empty",
+            bytes: frameBytes(.request(.health, callID: 1, payload: ByteBuffer(), flags: .compressed)),
+            expected: .goaway(.invalidArgument)),
+        MalformedCase(
+            name: "zlib stream with garbage after its end",
+            bytes: frameBytes(
+                .request(
+                    .health, callID: 1,
+                    payload: {
+                        var payload = WireCompression.compress(ByteBuffer(string: "\u{0}"))
+                        payload.writeString("garbage")
+                        return payload
+                    }(), flags: .compressed)),
+            expected: .goaway(.invalidArgument)),
+        MalformedCase(
+            name: "truncated zlib stream",
+            bytes: frameBytes(
+                .request(
+                    .getKey, callID: 1,
+                    payload: {
+                        let whole = WireCompression.compress(getKeyPayload("acme", "idp", "acme-0"))
+                        return whole.getSlice(at: whole.readerIndex, length: whole.readableBytes - 4)!
+                    }(), flags: .compressed)),
+            expected: .goaway(.invalidArgument)),
+        MalformedCase(
             name: "zlib bomb",
             bytes: frameBytes(
                 .request(

@@ -17,10 +17,11 @@ final class ServerHarness: Sendable {
     let socketPath: String
     private let loop: Task<Void, Never>
 
-    /// `{{BASE}}` in the YAML becomes the issuer's URL; `{{SOCKET}}` the socket path.
+    /// `{{BASE}}` in the YAML becomes the issuer's URL; `{{SOCKET}}` the socket path; `adjust` changes settings
+    /// the YAML cannot (limits the tests shrink).
     init(
         yaml: String, hooks: any AdminHooks = NoAdminHooks(), metrics: ServerMetrics = ServerMetrics(),
-        prepare: (DevIssuer) -> Void
+        adjust: (inout ServerSettings) -> Void = { _ in }, prepare: (DevIssuer) -> Void
     ) async throws {
         directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-srv-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -34,7 +35,8 @@ final class ServerHarness: Sendable {
         engine = JWKSEngine(
             config: config, clock: clock, transport: transport,
             prepare: PreparedReplies.preparer(compressMinBytes: config.server.compressMinBytes))
-        let settings = ServerSettings(config: config)
+        var settings = ServerSettings(config: config)
+        adjust(&settings)
         server = JWKSServer(
             dispatcher: RequestDispatcher(engine: engine, settings: settings, hooks: hooks, metrics: metrics))
         try await server.start()
@@ -71,6 +73,7 @@ final class ServerHarness: Sendable {
         \(server.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         defaults:
           require_https: false
+          allow_private_networks: true
           prefetch_jitter: 0s
         tenants:
         \(tenants.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))

@@ -1,0 +1,66 @@
+import JWKS
+import JWKSConfig
+import JWKSWire
+
+/// The grammar every string in a request must match, checked before any other work so that a request's
+/// strings can never make the daemon hold more than these bounds (a kid remembered as absent, a Watch
+/// filter, a log line). A string that does not match is answered INVALID_ARGUMENT.
+enum RequestGrammar {
+    /// The longest kid a lookup may name, in UTF-8 bytes (the longest in the corpus of real providers is 64).
+    static let maximumKidBytes = 256
+
+    /// A tenant id (required).
+    static func tenant(_ id: String, field: String = "tenant") throws(ServerError) {
+        guard !id.isEmpty else { throw ServerError(.invalidArgument, "the request needs a \(field)") }
+        try identifier(id, field: field)
+    }
+
+    /// A provider id; empty is allowed where the method says so.
+    static func provider(_ id: String, required: Bool, method: Method) throws(ServerError) {
+        if id.isEmpty {
+            guard !required else { throw ServerError(.invalidArgument, "\(method) needs a provider") }
+            return
+        }
+        try identifier(id, field: "provider")
+    }
+
+    /// A kid: 1 to ``maximumKidBytes`` bytes.
+    static func kid(_ kid: String) throws(ServerError) {
+        guard !kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
+        guard kid.utf8.count <= maximumKidBytes else {
+            throw ServerError(
+                .invalidArgument, "kid is \(kid.utf8.count) bytes; the most a lookup may name is \(maximumKidBytes)")
+        }
+    }
+
+    /// An `alg` filter: empty, or a registered asymmetric JOSE algorithm (RFC 7518, 8037).
+    static func alg(_ alg: String) throws(ServerError) {
+        guard !alg.isEmpty else { return }
+        guard alg.utf8.count <= 32, Algorithm.requirement(of: alg) != nil else {
+            throw ServerError(
+                .invalidArgument,
+                "alg \"\(Printable.quoted(alg, limit: 32))\" is not a registered asymmetric JOSE algorithm")
+        }
+    }
+
+    /// A Watch provider selector: `tenant/provider`.
+    /// - Returns: the tenant and provider ids.
+    static func selector(_ text: String) throws(ServerError) -> (tenant: String, provider: String) {
+        let parts = text.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 2, RegistryID.isValid(String(parts[0])), RegistryID.isValid(String(parts[1])) else {
+            throw ServerError(
+                .invalidArgument,
+                "provider selector \"\(Printable.quoted(text, limit: 140))\" is not tenant/provider (ids of 1-64 characters from A-Z a-z 0-9 . _ -)"
+            )
+        }
+        return (String(parts[0]), String(parts[1]))
+    }
+
+    private static func identifier(_ id: String, field: String) throws(ServerError) {
+        guard RegistryID.isValid(id) else {
+            throw ServerError(
+                .invalidArgument,
+                "\(field) \"\(Printable.quoted(id, limit: 64))\" is not an id (1-64 characters from A-Z a-z 0-9 . _ -)")
+        }
+    }
+}

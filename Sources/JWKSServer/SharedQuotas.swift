@@ -1,0 +1,95 @@
+import Atomics
+import Synchronization
+
+/// Limits shared by every connection of one server, so that no single peer can take what all peers share:
+/// connections and Watch streams per peer uid, and the bytes of partially received frames across all
+/// connections. Admin uids are exempt from the per-uid quotas (an operator's `jwksd status` must get in during
+/// an incident).
+final class SharedQuotas: Sendable {
+    private struct PeerCounts {
+        var connections = 0
+        var watches = 0
+    }
+
+    private let perUID = Mutex<[UInt32: PeerCounts]>([:])
+    private let partialBytes = ManagedAtomic<Int>(0)
+    /// Connections one uid may hold.
+    let connectionsPerUID: Int
+    /// Watch streams one uid may hold open.
+    let watchesPerUID: Int
+    /// Bytes of partial frames all connections may hold together.
+    let maxPartialFrameBytes: Int
+    /// Uids the per-uid quotas do not apply to.
+    let exempt: Set<UInt32>
+
+    /// Quotas from a server's settings.
+    init(settings: ServerSettings) {
+        self.connectionsPerUID = settings.maxConnectionsPerUID
+        self.watchesPerUID = settings.maxWatchesPerUID
+        self.maxPartialFrameBytes = settings.maxPartialFrameBytes
+        self.exempt = settings.adminUIDs
+    }
+
+    /// Takes a connection slot for `uid`.
+    /// - Returns: `false` when the uid already holds ``connectionsPerUID`` connections.
+    func acquireConnection(uid: UInt32) -> Bool {
+        acquire(uid: uid, limit: connectionsPerUID, \.connections)
+    }
+
+    /// Gives back a connection slot taken with ``acquireConnection(uid:)``.
+    func releaseConnection(uid: UInt32) {
+        release(uid: uid, \.connections)
+    }
+
+    /// Takes a Watch slot for `uid`.
+    /// - Returns: `false` when the uid already holds ``watchesPerUID`` Watch streams.
+    func acquireWatch(uid: UInt32) -> Bool {
+        acquire(uid: uid, limit: watchesPerUID, \.watches)
+    }
+
+    /// Gives back a Watch slot taken with ``acquireWatch(uid:)``.
+    func releaseWatch(uid: UInt32) {
+        release(uid: uid, \.watches)
+    }
+
+    /// Changes the bytes a connection holds in partial frames by `delta`.
+    /// - Returns: `false` (and nothing changed) when growing by `delta` would pass ``maxPartialFrameBytes``.
+    func adjustPartialBytes(by delta: Int) -> Bool {
+        guard delta > 0 else {
+            partialBytes.wrappingIncrement(by: delta, ordering: .relaxed)
+            return true
+        }
+        let total = partialBytes.wrappingIncrementThenLoad(by: delta, ordering: .relaxed)
+        guard total <= maxPartialFrameBytes else {
+            partialBytes.wrappingDecrement(by: delta, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    /// Bytes of partial frames held now.
+    var partialFrameBytes: Int { partialBytes.load(ordering: .relaxed) }
+
+    /// Connections and Watch streams `uid` holds now.
+    func held(by uid: UInt32) -> (connections: Int, watches: Int) {
+        perUID.withLock { counts in counts[uid].map { ($0.connections, $0.watches) } ?? (0, 0) }
+    }
+
+    private func acquire(uid: UInt32, limit: Int, _ field: WritableKeyPath<PeerCounts, Int>) -> Bool {
+        perUID.withLock { counts in
+            var entry = counts[uid] ?? PeerCounts()
+            guard exempt.contains(uid) || entry[keyPath: field] < limit else { return false }
+            entry[keyPath: field] += 1
+            counts[uid] = entry
+            return true
+        }
+    }
+
+    private func release(uid: UInt32, _ field: WritableKeyPath<PeerCounts, Int>) {
+        perUID.withLock { counts in
+            guard var entry = counts[uid] else { return }
+            entry[keyPath: field] = max(0, entry[keyPath: field] - 1)
+            counts[uid] = entry.connections == 0 && entry.watches == 0 ? nil : entry
+        }
+    }
+}
