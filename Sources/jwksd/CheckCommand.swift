@@ -1,4 +1,5 @@
 import ArgumentParser
+import JWKSCache
 import JWKSConfig
 
 /// `jwksd check`: validate a config file without starting anything.
@@ -52,6 +53,15 @@ struct CheckReport: Equatable {
     static func run(path: String, printEffective: Bool) -> CheckReport {
         do {
             let config = try ConfigLoader.load(file: path)
+            // Files the registry names are loaded as the daemon will load them.
+            let problems = CAFile.problems(in: config)
+            guard problems.isEmpty else {
+                let count = problems.count
+                let summary = "\(path): \(count) problem\(count == 1 ? "" : "s"); nothing was applied"
+                return CheckReport(
+                    output: "", errors: (problems.map { "\(path): \($0)" } + [summary]).joined(separator: "\n"),
+                    exitCode: 1)
+            }
             var output = "ok: \(config.tenants.count) tenants, \(config.providerCount) providers"
             if printEffective { output = ConfigRenderer.render(config) + output }
             return CheckReport(output: output, errors: "", exitCode: 0)

@@ -22,8 +22,18 @@ struct Daemon {
     ///   - path: the config file (read again on every reload).
     ///   - registry: its already validated content.
     ///   - logger: where every component logs.
-    init(path: String, registry: JWKSDConfig, logger: Logger) {
+    /// - Throws: ``DaemonError`` when `snapshot_dir` is not the daemon's own.
+    init(path: String, registry: JWKSDConfig, logger: Logger) throws {
         self.registry = registry
+        // Checked before anything that must be shut down is created.
+        let store = registry.server.snapshotDir.map { SnapshotStore(directory: registry.resolve($0)) }
+        if let store {
+            do throws(SnapshotStore.Rejection) {
+                try store.prepare()
+            } catch {
+                throw DaemonError("snapshot_dir \(error)")
+            }
+        }
         // Refreshes, the HTTP client's I/O and the event consumers run on threads niced below the socket
         // server's event loops, so lookups preempt them on a busy host; half the cores at most, so a storm of
         // refreshes never occupies every core at once.
@@ -31,7 +41,6 @@ struct Daemon {
         let transport = AsyncHTTPClientTransport(
             connectTimeout: registry.defaults.retry.connectTimeout, group: background.group)
         let clock = ContinuousClock()
-        let store = registry.server.snapshotDir.map { SnapshotStore(directory: registry.resolve($0)) }
         var restored: [ProviderKey: KeySetRecord<ContinuousClock.Instant>] = [:]
         if let store {
             let result = SnapshotRestorer(store: store).restore(
@@ -44,13 +53,18 @@ struct Daemon {
             logger.info(
                 "snapshots restored", metadata: ["providers": "\(restored.count)", "dir": "\(store.directory)"])
         }
-        let exporter = MetricsExporter()
+        for problem in CAFile.problems(in: registry) {
+            logger.error(
+                "ca_file cannot be loaded; this provider's HTTPS fetches will fail", metadata: ["problem": "\(problem)"]
+            )
+        }
+        let exporter = MetricsExporter(logQueue: LogQueue.standardError)
         let engine = JWKSEngine(
             config: registry, clock: clock, transport: transport,
             prepare: PreparedReplies.preparer(compressMinBytes: registry.server.compressMinBytes), restored: restored,
             metrics: exporter.engineMetrics, refreshExecutor: background)
         self.engine = engine
-        settings = ServerSettings(config: registry)
+        settings = Self.settings(for: registry, softLimit: FileLimit.raise(), logger: logger)
         let reloader = ConfigReloader(path: path, engine: engine, logger: logger, exporter: exporter)
         // The socket server gets event loops of its own (at the process's priority): lookups never queue behind
         // the HTTP client's I/O during a refresh storm.
@@ -84,6 +98,29 @@ struct Daemon {
             ])
     }
 
+    /// The server's settings, with `max_connections` kept below what the open-file limit allows.
+    /// - Parameters:
+    ///   - registry: the configuration.
+    ///   - softLimit: RLIMIT_NOFILE's soft limit in force (after ``FileLimit/raise()``), nil when unlimited.
+    ///   - logger: where lowering `max_connections` is reported.
+    static func settings(for registry: JWKSDConfig, softLimit: Int?, logger: Logger) -> ServerSettings {
+        var settings = ServerSettings(config: registry)
+        guard
+            let capacity = FileLimit.connectionCapacity(
+                softLimit: softLimit, maxConcurrentFetches: registry.server.maxConcurrentFetches),
+            settings.maxConnections > capacity
+        else { return settings }
+        logger.warning(
+            "max_connections lowered to what the open-file limit allows; raise LimitNOFILE (ulimit -n) to allow more",
+            metadata: [
+                "max_connections": "\(settings.maxConnections)", "lowered_to": "\(capacity)",
+                "nofile": "\(softLimit ?? 0)",
+            ])
+        settings.maxConnections = capacity
+        settings.maxConnectionsPerUID = min(settings.maxConnectionsPerUID, capacity)
+        return settings
+    }
+
     /// How much lower than the process's priority the background threads run (nice 10: a CFS weight of 110
     /// against the event loops' 1024).
     static let backgroundNice: Int32 = 10
@@ -98,14 +135,17 @@ struct Daemon {
         await group.triggerGracefulShutdown()
     }
 
-    /// Bootstraps swift-log on standard error at a level given by name.
+    /// Bootstraps swift-log on standard error (through ``LogQueue``) at a level given by name.
     static func bootstrapLogging(level name: String) throws {
         guard let level = Logger.Level(rawValue: name) else {
             throw DaemonError(
                 "--log-level \"\(name)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
+        // Lines go through a bounded queue written by a thread of its own: a stderr nobody reads must not
+        // block a refresh, a reload or the server (``LogQueue``).
+        let queue = LogQueue.standardError
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = StreamLogHandler(label: label, stream: queue)
             handler.logLevel = level
             return handler
         }

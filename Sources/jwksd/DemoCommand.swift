@@ -65,7 +65,7 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let daemon = Daemon(path: path, registry: registry, logger: Logger(label: "jwksd"))
+        let daemon = try Daemon(path: path, registry: registry, logger: Logger(label: "jwksd"))
         let serving = Task { try await daemon.run() }
         let tour = DemoTour(
             socketPath: daemon.settings.socketPath, issuer: issuer, registry: registry, configPath: path,

@@ -87,6 +87,7 @@ struct DevIssuerCommand: AsyncParsableCommand {
     func registry(names: [String], base: String) -> String {
         var lines = [
             "version: 1", "server:", "  socket: \"\(socket)\"", "defaults:", "  require_https: false",
+            "  allow_private_networks: true",
             "  min_ttl: 1s", "tenants:",
         ]
         for (index, name) in names.enumerated() {

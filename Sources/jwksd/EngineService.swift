@@ -16,8 +16,15 @@ struct EngineService: Service {
 
     func run() async throws {
         let events = engine.events()
-        let logging = Task(executorPreference: background) { [logger] in
-            for await event in events { EventLog.log(event, to: logger) }
+        let logging = Task(executorPreference: background) { [logger, engine] in
+            var events = events
+            while true {
+                for await event in events { EventLog.log(event, to: logger) }
+                guard !Task.isCancelled else { break }
+                // Ends early only when logging fell a buffer's worth of events behind: say so and follow again.
+                logger.warning("the event log fell behind the engine; some fetch outcomes were not logged")
+                events = engine.events()
+            }
         }
         engine.start()
         await withTaskExecutorPreference(background) {

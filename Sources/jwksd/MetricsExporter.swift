@@ -1,3 +1,4 @@
+import Atomics
 import CoreMetrics
 import JWKSCache
 import JWKSServer
@@ -13,6 +14,10 @@ final class MetricsExporter: Sendable {
     let serverMetrics: ServerMetrics
     private let reloads: [ReloadOutcome: CoreMetrics.Counter]
     private let generation: CoreMetrics.Gauge
+    private let logLinesDropped: CoreMetrics.Counter
+    private let logLinesCounted = ManagedAtomic<Int>(0)
+    /// Where dropped log lines are counted (the daemon's log queue).
+    private let logQueue: LogQueue?
 
     /// How a reload ended.
     enum ReloadOutcome: String, CaseIterable {
@@ -24,7 +29,8 @@ final class MetricsExporter: Sendable {
         case failed
     }
 
-    init() {
+    init(logQueue: LogQueue? = nil) {
+        self.logQueue = logQueue
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["jwksd_fetch_duration_seconds"] = [
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
@@ -42,6 +48,7 @@ final class MetricsExporter: Sendable {
                 )
             })
         generation = CoreMetrics.Gauge(label: "jwksd_config_generation", dimensions: [], factory: factory)
+        logLinesDropped = CoreMetrics.Counter(label: "jwksd_log_lines_dropped_total", dimensions: [], factory: factory)
     }
 
     /// Counts a reload.
@@ -52,6 +59,11 @@ final class MetricsExporter: Sendable {
     func render<C: Clock>(engine: JWKSEngine<C>) -> [UInt8] where C.Duration == Duration {
         engineMetrics.observe(engine)
         generation.record(engine.generation)
+        if let logQueue {
+            let dropped = logQueue.dropped
+            let counted = logLinesCounted.exchange(dropped, ordering: .relaxed)
+            if dropped > counted { logLinesDropped.increment(by: dropped - counted) }
+        }
         return MetricsHelp.annotate(registry.emitToBuffer())
     }
 }

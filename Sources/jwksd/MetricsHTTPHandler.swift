@@ -2,13 +2,18 @@ import NIOCore
 import NIOHTTP1
 
 /// Answers one HTTP/1.1 request at a time on a metrics connection: `GET /metrics` (or `HEAD`) with the
-/// Prometheus text, 404 for other paths, 405 for other methods.
+/// Prometheus text, 404 for other paths, 405 for other methods. A request that arrives while the connection is
+/// not writable (the client does not read its responses) waits, and reading stops, until it is writable again:
+/// pipelined requests can never pile responses up in memory. A connection idle past the server's timeout is
+/// closed.
 final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let render: @Sendable () -> [UInt8]
     private var head: HTTPRequestHead?
+    /// A complete request waiting for the connection to become writable.
+    private var waiting: HTTPRequestHead?
 
     init(render: @escaping @Sendable () -> [UInt8]) {
         self.render = render
@@ -23,8 +28,30 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            guard context.channel.isWritable else {
+                waiting = head
+                context.channel.setOption(.autoRead, value: false).whenFailure { _ in }
+                return
+            }
             respond(to: head, context: context)
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let head = waiting {
+            waiting = nil
+            respond(to: head, context: context)
+            context.channel.setOption(.autoRead, value: true).whenFailure { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {

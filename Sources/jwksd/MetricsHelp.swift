@@ -15,6 +15,7 @@ enum MetricsHelp {
         "jwksd_provider_stale_limit_seconds": "Seconds until a provider's stale keys would be dropped.",
         "jwksd_reloads_total": "Registry reloads (RPC, SIGHUP, file change) by outcome.",
         "jwksd_config_generation": "The registry generation in force.",
+        "jwksd_log_lines_dropped_total": "Log lines dropped because standard error was not keeping up.",
     ]
 
     /// `text` (Prometheus exposition format) with a `# HELP` line before each `# TYPE` line of a family

@@ -1,3 +1,4 @@
+import Atomics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -5,13 +6,21 @@ import Synchronization
 
 /// The Prometheus endpoint at `server.metrics` (`host:port`): `GET /metrics` answers the exporter's text;
 /// any other path is 404 and any other method 405. Plain HTTP/1.1 on the address given, meant for loopback or
-/// a pod-local scraper.
+/// a pod-local scraper. Bounded: at most ``maximumConnections`` connections (more are closed at once), a
+/// connection idle for ``idleTimeout`` is closed, and a client that does not read its responses is not read
+/// either (one response is prepared at a time, only while the connection is writable).
 final class MetricsServer: Sendable {
+    /// Connections served at once.
+    static let maximumConnections = 64
+    /// Connections without a request for this long are closed.
+    static let idleTimeout = TimeAmount.seconds(90)
+
     let host: String
     let port: Int
     private let render: @Sendable () -> [UInt8]
     private let group: MultiThreadedEventLoopGroup
     private let channel = Mutex<(any Channel)?>(nil)
+    private let connections = ManagedAtomic<Int>(0)
 
     /// Creates the endpoint; nothing listens until ``start()``.
     /// - Parameters:
@@ -34,10 +43,16 @@ final class MetricsServer: Sendable {
     /// Binds and starts answering.
     func start() async throws {
         let render = self.render
+        let connections = self.connections
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                let open = connections.wrappingIncrementThenLoad(ordering: .relaxed)
+                channel.closeFuture.whenComplete { _ in connections.wrappingDecrement(ordering: .relaxed) }
+                guard open <= Self.maximumConnections else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(allTimeout: Self.idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(render: render))
                 }
@@ -45,6 +60,9 @@ final class MetricsServer: Sendable {
             .bind(host: host, port: port).get()
         channel.withLock { $0 = bound }
     }
+
+    /// Connections open now.
+    var openConnections: Int { connections.load(ordering: .relaxed) }
 
     /// Stops listening.
     func shutdown() async {

@@ -28,13 +28,22 @@ struct SnapshotService: Service {
         let interval = renewalInterval
         let unwritten = await cancelWhenGracefulShutdown { () -> [ProviderKey] in
             var schedule = SnapshotSchedule(interval: interval, start: .now)
-            for await event in events {
-                switch schedule.event(event.kind, key: event.key) {
-                case .write: write(event.key)
-                case .remove: store.remove(event.key)
-                case .deferred, .none: break
+            var events = events
+            while true {
+                for await event in events {
+                    switch schedule.event(event.kind, key: event.key) {
+                    case .write: write(event.key)
+                    case .remove: store.remove(event.key)
+                    case .deferred, .none: break
+                    }
+                    for key in schedule.due(now: .now) { write(key) }
                 }
-                for key in schedule.due(now: .now) { write(key) }
+                guard !Task.isCancelled else { break }
+                // The stream ends early only when this writer fell a buffer's worth of events behind: follow
+                // again, and write every provider once so nothing missed stays unwritten.
+                logger.warning("snapshot writer fell behind the engine's events; writing every provider's snapshot")
+                events = engine.events()
+                for entry in engine.allEntries { write(entry.key) }
             }
             return schedule.due(now: .now, force: true)
         }

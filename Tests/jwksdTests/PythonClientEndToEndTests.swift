@@ -27,7 +27,7 @@ struct PythonClientEndToEndTests {
             config: """
                 version: 1
                 server: { socket: ./jwksd.sock, compress_min_bytes: 64 }
-                defaults: { require_https: false }
+                defaults: { require_https: false, allow_private_networks: true }
                 tenants:
                   acme:
                     providers:

@@ -52,11 +52,16 @@ struct ServeEndToEndTests {
 
     /// Starts `jwksd serve` and waits (up to 5 s) until `jwksd health` says it is serving.
     /// - Parameter log: a file to receive the daemon's log (standard error), or nil to discard it.
-    static func startDaemon(config: URL, environment: [String: String], log: URL? = nil) async throws -> Process {
+    static func startDaemon(
+        config: URL, environment: [String: String], log: URL? = nil, arguments: [String] = [],
+        standardError: Pipe? = nil
+    ) async throws -> Process {
         let daemon = Process()
         daemon.executableURL = binary
-        daemon.arguments = ["serve", "--config", config.path]
-        if let log {
+        daemon.arguments = ["serve", "--config", config.path] + arguments
+        if let standardError {
+            daemon.standardError = standardError
+        } else if let log {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             daemon.standardError = try FileHandle(forWritingTo: log)
         } else {
@@ -265,7 +270,7 @@ struct WarmRestartEndToEndTests {
         try """
         version: 1
         server: { socket: ./jwksd.sock, snapshot_dir: ./state }
-        defaults: { require_https: false }
+        defaults: { require_https: false, allow_private_networks: true }
         tenants:
           acme:
             providers:
