@@ -80,12 +80,14 @@ struct HostileInputTests {
         harness.issuer.inject(.delay(.milliseconds(300)), at: "/slow/jwks", times: 1)
         let raw = try await RawConnection.connect(harness.socketPath)
         defer { raw.close() }
-        try raw.send(.request(.getKey, callID: 5, payload: getKeyPayload("slow", "idp", "rotated-later")))
-        try raw.send(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 5, payload: ByteBuffer()))
+        // In one write: a lookup that waits for a refetch, its CANCEL, and a new call with the same id. The
+        // cancelled lookup's work ends after the new call has started; its reply must not answer the new call.
+        var bytes = frameBytes(.request(.getKey, callID: 5, payload: getKeyPayload("slow", "idp", "rotated-later")))
+        bytes += frameBytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 5, payload: ByteBuffer()))
+        bytes += frameBytes(.request(.reload, callID: 5, payload: ByteBuffer()))
+        try raw.send(bytes)
         let cancelled = try #require(try await raw.readFrame())
         #expect(cancelled.callID == 5 && cancelled.status == .cancelled)
-        try raw.send(.request(.reload, callID: 5, payload: ByteBuffer()))
-        // The cancelled lookup's refetch finishes now; its NOT_FOUND must not arrive as call 5's answer.
         try await Task.sleep(for: .milliseconds(700))
         hooks.open()
         let reply = try #require(try await raw.readFrame())
