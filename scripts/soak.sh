@@ -3,7 +3,7 @@
 # garbage and slow connections, Watch clients that never read and a kid-miss storm, for DURATION (seconds, or
 # 30m / 1h). Fails on any failed lookup of a fresh key while the daemon is up, any crash, and RSS or open
 # descriptors that grow; the series is written to the work directory's soak.csv (path printed).
-#   scripts/soak.sh DURATION [STORM_PROVIDERS]
+#   scripts/soak.sh DURATION [STORM_PROVIDERS]      (JWKSD_BIN=path to use a binary built elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:?usage: scripts/soak.sh DURATION [STORM_PROVIDERS]}"
@@ -16,8 +16,12 @@ case "$duration" in
 esac
 scripts/install-deps.sh
 scripts/python-env.sh
-swift build --product jwksd 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
-jwksd="$(pwd)/.build/debug/jwksd"
+if [ -n "${JWKSD_BIN:-}" ]; then
+    jwksd="$JWKSD_BIN"  # a binary built elsewhere (a release build, or a copy taken before editing)
+else
+    swift build --product jwksd 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
+    jwksd="$(pwd)/.build/debug/jwksd"
+fi
 work="$(mktemp -d /tmp/jwksd-soak-XXXXXX)"
 issuer_pid=""
 cleanup() { [ -n "$issuer_pid" ] && kill "$issuer_pid" 2>/dev/null; wait 2>/dev/null || true; }
