@@ -142,12 +142,17 @@ class Soak:
     # -- peers ---------------------------------------------------------------------------------------------
 
     def stable_lookups(self):
-        state = {"client": None}
+        state = {"client": None, "lifetime": 0}
 
         def body():
+            if state["client"] is not None and state["lifetime"] != self.lifetime:
+                state["client"].close()  # connected to the daemon before the restart
+                state["client"] = None
             if state["client"] is None:
+                state["lifetime"] = self.lifetime
                 state["client"] = jc.Client(self.socket, timeout=5)
             was_up = self.up.is_set()
+            lifetime = self.lifetime
             try:
                 reply = state["client"].get_key("stable", "stable-1", provider="disk")
                 if reply.kid != "stable-1":
@@ -156,23 +161,37 @@ class Soak:
             except (jc.JWKSDError, OSError) as error:
                 state["client"].close()
                 state["client"] = None
-                if was_up and self.up.is_set() and self.daemon.poll() is None:
+                # A failure counts when the same daemon was up before and after the call (a restart in between
+                # closes the connection: that is the restart, not a failed lookup).
+                if was_up and self.up.is_set() and self.lifetime == lifetime and self.daemon.poll() is None:
                     with self.lock:
-                        self.failures.append(f"{time.strftime('%H:%M:%S')} stable lookup failed: {error}")
+                        elapsed = time.monotonic() - self.started
+                        self.failures.append(
+                            f"{elapsed:.1f}s (lifetime {lifetime}) stable lookup failed: {error!r}")
                 else:
                     self.count("stable lookups during restart")
         return body
 
     def storm_lookups(self):
-        state = {"client": None}
+        state = {"client": None, "kids": {}}
 
         def body():
             if state["client"] is None:
                 state["client"] = jc.Client(self.socket, timeout=5)
             provider = random.randrange(self.args.storm)
-            kid = f"p{provider}-{random.randrange(4)}" if random.random() < 0.5 else f"miss-{random.getrandbits(48):x}"
+            tenant = f"t{provider // 10}"
+            kids = state["kids"].get(provider)
+            if kids is None or random.random() < 0.01:
+                # Learn the kids served now (they change with every rotation).
+                try:
+                    reply = state["client"].get_key_set(tenant, f"p{provider}")
+                    kids = [key["kid"] for key in json.loads(reply.jwks_json)["keys"] if "kid" in key]
+                    state["kids"][provider] = kids
+                except (jc.JWKSDError, OSError, ValueError, KeyError):
+                    kids = []
+            kid = random.choice(kids) if kids and random.random() < 0.7 else f"miss-{random.getrandbits(48):x}"
             try:
-                state["client"].get_key(f"t{provider // 10}", kid, provider=f"p{provider}", timeout_ms=2000)
+                state["client"].get_key(tenant, kid, provider=f"p{provider}", timeout_ms=2000)
                 self.count("storm hit")
             except jc.JWKSDError as error:
                 self.count(f"storm {jc.STATUS_NAMES.get(error.code, error.code)}")

@@ -64,8 +64,10 @@ struct DevIssuerCommand: AsyncParsableCommand {
                     + (loops.shortSlices ? ", 0.1 ms time slices" : " (short time slices not supported here)"))
         }
         if let writeConfig { print("registry written to \(writeConfig)") }
+        if interval != nil { print("rotating every issuer's keys every \(rotateEvery ?? "")") }
+        // Scripts read the address from a file or pipe (block-buffered): hand it over now, not at exit.
+        fflush(nil)  // every output stream; `stdout` itself is not concurrency-safe to name
         if let interval {
-            print("rotating every issuer's keys every \(rotateEvery ?? "")")
             let rotation = Task(executorPreference: loops) {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
