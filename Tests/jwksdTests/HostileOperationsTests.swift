@@ -4,6 +4,7 @@ import JWKSConfig
 import JWKSServer
 import JWKSWire
 import Logging
+import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
@@ -64,7 +65,7 @@ struct HostileOperationsTests {
     @Test("the metrics endpoint prepares no response for a client that does not read, and caps its connections")
     func metricsBackpressure() async throws {
         let renders = Mutex(0)
-        let server = MetricsServer(address: "127.0.0.1:0", group: .singleton) {
+        let server = MetricsServer(address: "127.0.0.1:0", group: .singleton, idleTimeout: .milliseconds(500)) {
             renders.withLock { $0 += 1 }
             return [UInt8](repeating: UInt8(ascii: "#"), count: 1_048_576)
         }
@@ -85,6 +86,60 @@ struct HostileOperationsTests {
         for _ in 0..<(MetricsServer.maximumConnections + 5) { extra.append(try Self.tcpConnect(port: port)) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(server.openConnections <= MetricsServer.maximumConnections)
+        // Connections that send nothing are closed after the idle timeout.
+        try await Task.sleep(for: .seconds(1))
+        #expect(server.openConnections == 0)
+    }
+
+    @Test("with a low open-file limit, connections past what it allows are refused, not left to spin the accept loop")
+    func lowFileLimit() async throws {
+        let directory = try DaemonDirectory(
+            config: "version: 1\nserver: { socket: ./jwksd.sock, max_connections: 1024 }\ntenants:\n  acme:\n"
+                + "    providers:\n      disk: { file: ./keys.json }\n")
+        defer { directory.remove() }
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/bin/sh")
+        daemon.arguments = [
+            "-c", "ulimit -n 256 && exec \"$0\" serve --config \"$1\"", ServeEndToEndTests.binary.path,
+            directory.config.path,
+        ]
+        daemon.standardError = try FileHandle(forWritingTo: { () -> URL in
+            FileManager.default.createFile(atPath: directory.log.path, contents: nil)
+            return directory.log
+        }())
+        try daemon.run()
+        defer { if daemon.isRunning { daemon.terminate() } }
+        let client = JWKSClient(socketPath: directory.socket)
+        defer { Task { await client.close() } }
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = (try? await client.health().serving) == true
+            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(ready)
+        // 256 descriptors leave room for 96 connections (128 + 2 x 16 fetches reserved).
+        var held: [Int32] = []
+        defer { for descriptor in held { close(descriptor) } }
+        var refused = 0
+        // 300 connections: more than the 256 descriptors the daemon has (EMFILE without the clamp).
+        for _ in 0..<300 {
+            let descriptor = try UnixSocket.connect(directory.socket)
+            held.append(descriptor)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        for descriptor in held {
+            var byte: UInt8 = 0
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 0) > 0, recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT)) >= 0 { refused += 1 }
+        }
+        #expect(refused >= 300 - 96)
+        // The daemon idles: no accept loop spinning on EMFILE.
+        let before = try #require(DaemonCPU.sample(pid: daemon.processIdentifier))
+        try await Task.sleep(for: .seconds(1))
+        let used = try #require(DaemonCPU.sample(pid: daemon.processIdentifier)) - before
+        #expect(used.user + used.system < 0.3, "the daemon used \(used) s of CPU in 1 s while idle")
+        #expect(directory.logText.contains("max_connections lowered"))
+        #expect(try await client.health().serving)
     }
 
     static func tcpConnect(port: Int) throws -> Int32 {
