@@ -103,10 +103,11 @@ struct HostileOperationsTests {
             "-c", "ulimit -n 256 && exec \"$0\" serve --config \"$1\"", ServeEndToEndTests.binary.path,
             directory.config.path,
         ]
-        daemon.standardError = try FileHandle(forWritingTo: { () -> URL in
-            FileManager.default.createFile(atPath: directory.log.path, contents: nil)
-            return directory.log
-        }())
+        daemon.standardError = try FileHandle(
+            forWritingTo: { () -> URL in
+                FileManager.default.createFile(atPath: directory.log.path, contents: nil)
+                return directory.log
+            }())
         try daemon.run()
         defer { if daemon.isRunning { daemon.terminate() } }
         let client = JWKSClient(socketPath: directory.socket)
