@@ -53,19 +53,12 @@ final class GatedHooks: AdminHooks {
 /// What a local peer can make the server hold or wait for: each case failed before its fix.
 @Suite("Hostile peers", .serialized)
 struct HostileInputTests {
-    static let tenants = """
-        acme:
-          providers:
-            idp: { jwks_uri: "{{BASE}}/acme/jwks" }
-        slow:
-          providers:
-            idp: { jwks_uri: "{{BASE}}/slow/jwks", kid_miss_cooldown: 1s }
-        """
-
     static func harness(
         server: String = "", hooks: any AdminHooks = NoAdminHooks(), adjust: (inout ServerSettings) -> Void = { _ in }
     ) async throws -> ServerHarness {
-        try await ServerHarness(yaml: ServerHarness.yaml(tenants, server: server), hooks: hooks, adjust: adjust) {
+        try await ServerHarness(
+            yaml: ServerHarness.yaml(RobustnessTests.tenants, server: server), hooks: hooks, adjust: adjust
+        ) {
             issuer in
             issuer.addIssuer("acme", kinds: [.p256, .ed25519], maxAge: 300)
             issuer.addIssuer("slow", kinds: [.p256], maxAge: 300)

@@ -18,26 +18,8 @@ final class ConnectionFuzz: Sendable {
     let server: JWKSServer<ContinuousClock>
 
     private init() {
-        let directory = NSTemporaryDirectory() + "jwksd-fuzz-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try! FuzzKeys.document.write(toFile: directory + "/keys.json", atomically: true, encoding: .utf8)
-        let config = try! ConfigLoader.load(
-            text: """
-                version: 1
-                server: { socket: ./s.sock, max_frame_bytes: 65536, max_calls_per_connection: 16 }
-                tenants:
-                  acme:
-                    providers:
-                      disk: { file: keys.json, kid_miss_cooldown: 1s }
-                  locked:
-                    allowed_uids: [4242]
-                    providers:
-                      disk: { file: keys.json }
-                """, baseDirectory: directory)
-        let engine = JWKSEngine(
-            config: config, clock: ContinuousClock(), transport: FuzzNoNetwork(),
-            prepare: PreparedReplies.preparer(compressMinBytes: 256))
-        engine.start()
+        let (engine, config) = FuzzEngine.make(
+            name: "connection", server: "{ socket: ./s.sock, max_frame_bytes: 65536, max_calls_per_connection: 16 }")
         let settings = ServerSettings(config: config)
         server = JWKSServer(
             dispatcher: RequestDispatcher(engine: engine, settings: settings),
@@ -50,7 +32,6 @@ final class ConnectionFuzz: Sendable {
             started.signal()
         }
         started.wait()
-        Thread.sleep(forTimeInterval: 0.2)  // the provider's first load
     }
 
     func run(_ bytes: [UInt8]) {
@@ -78,25 +59,11 @@ final class ConnectionFuzz: Sendable {
             if count == 0 { return }
             if count < 0 {
                 if errno == ECONNRESET || errno == EPIPE { return }
-                var poller = pollfd(fd: descriptor, events: Int16(POLLIN) | (finishedWriting ? 0 : Int16(POLLOUT)), revents: 0)
+                var poller = pollfd(
+                    fd: descriptor, events: Int16(POLLIN) | (finishedWriting ? 0 : Int16(POLLOUT)), revents: 0)
                 _ = poll(&poller, 1, 10)
             }
         }
         fuzzFailure("the server neither answered nor closed within 5 s of the peer half-closing")
     }
-}
-
-/// No HTTP in the fuzzed server: its provider is a file.
-struct FuzzNoNetwork: HTTPTransport {
-    func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
-        throw FetchFailure(code: .transport, message: "no network while fuzzing")
-    }
-}
-
-/// A small real key set (Ed25519, P-256) for the fuzzed server.
-enum FuzzKeys {
-    static let document = """
-        {"keys":[{"kty":"OKP","crv":"Ed25519","kid":"disk-1","use":"sig","alg":"EdDSA","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},\
-        {"kty":"EC","crv":"P-256","kid":"disk-2","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]}
-        """
 }

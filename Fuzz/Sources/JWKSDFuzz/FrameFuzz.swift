@@ -18,7 +18,9 @@ enum FrameFuzz {
             var encoded = ByteBuffer()
             encoded.writeFrame(frame)
             let original = input[offset..<(offset + encoded.readableBytes)]
-            guard Array(buffer: encoded) == Array(original) else { fuzzFailure("a frame does not re-encode to its bytes") }
+            guard Array(buffer: encoded) == Array(original) else {
+                fuzzFailure("a frame does not re-encode to its bytes")
+            }
             offset += encoded.readableBytes
         }
         // Compressed payloads: inflate under a small limit without trapping.

@@ -26,8 +26,9 @@ enum HeadersFuzz {
         if let location = field(6), let base = try? HTTPURL("https://idp.example.com/a/jwks?x=1"),
             let target = try? base.resolving(location)
         {
-            guard target.text.hasPrefix("http://") || target.text.lowercased().hasPrefix("https://")
-                || target.text.lowercased().hasPrefix("http://")
+            guard
+                target.text.hasPrefix("http://") || target.text.lowercased().hasPrefix("https://")
+                    || target.text.lowercased().hasPrefix("http://")
             else { fuzzFailure("Location resolved to a non-http URL: \(target.text)") }
             guard HTTPURL.isValidHost(target.host) else { fuzzFailure("resolved host is not valid") }
         }

@@ -14,33 +14,15 @@ final class RequestFuzz: Sendable {
     let dispatcher: RequestDispatcher<ContinuousClock>
 
     private init() {
-        let directory = NSTemporaryDirectory() + "jwksd-fuzz-request-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try! FuzzKeys.document.write(toFile: directory + "/keys.json", atomically: true, encoding: .utf8)
-        let config = try! ConfigLoader.load(
-            text: """
-                version: 1
-                server: { socket: ./s.sock }
-                tenants:
-                  acme:
-                    providers:
-                      disk: { file: keys.json }
-                  locked:
-                    allowed_uids: [4242]
-                    providers:
-                      disk: { file: keys.json }
-                """, baseDirectory: directory)
-        let engine = JWKSEngine(
-            config: config, clock: ContinuousClock(), transport: FuzzNoNetwork(),
-            prepare: PreparedReplies.preparer(compressMinBytes: 256))
-        engine.start()
-        Thread.sleep(forTimeInterval: 0.2)
+        let (engine, config) = FuzzEngine.make(name: "request", server: "{ socket: ./s.sock }")
         dispatcher = RequestDispatcher(engine: engine, settings: ServerSettings(config: config))
     }
 
     func run(_ bytes: [UInt8]) {
         guard let first = bytes.first, let method = Method(rawValue: first % 8 + 1) else { return }
-        let peer = first & 0x80 == 0 ? PeerCredentials(pid: 1, uid: 1_000, gid: 1_000) : PeerCredentials(pid: 1, uid: 0, gid: 0)
+        let peer =
+            first & 0x80 == 0
+            ? PeerCredentials(pid: 1, uid: 1_000, gid: 1_000) : PeerCredentials(pid: 1, uid: 0, gid: 0)
         switch dispatcher.dispatch(method, payload: ByteBuffer(bytes: bytes.dropFirst()), peer: peer) {
         case .reply(let reply):
             guard StatusCode(rawValue: reply.status.rawValue) != nil else { fuzzFailure("undefined status") }

@@ -35,25 +35,24 @@ final class EventHub: Sendable {
     /// A new stream of events from now on; it ends when the consumer stops iterating, or after the consumer
     /// fell `limit` events behind.
     func subscribe(limit: Int) -> AsyncStream<EngineEvent> {
-        let id = nextID.wrappingIncrementThenLoad(ordering: .relaxed)
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: EngineEvent.self, bufferingPolicy: .bufferingOldest(max(1, limit)))
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.subscribers.withLock { $0.events.removeValue(forKey: id) }
-        }
-        subscribers.withLock { $0.events[id] = continuation }
-        return stream
+        subscribe(limit: limit, into: \.events)
     }
 
     /// A new stream of events and registry changes from now on, bounded like ``subscribe(limit:)``.
     func subscribeNotices(limit: Int) -> AsyncStream<EngineNotice> {
+        subscribe(limit: limit, into: \.notices)
+    }
+
+    private func subscribe<Element: Sendable>(
+        limit: Int, into list: WritableKeyPath<Subscribers, [UInt64: AsyncStream<Element>.Continuation]> & Sendable
+    ) -> AsyncStream<Element> {
         let id = nextID.wrappingIncrementThenLoad(ordering: .relaxed)
         let (stream, continuation) = AsyncStream.makeStream(
-            of: EngineNotice.self, bufferingPolicy: .bufferingOldest(max(1, limit)))
+            of: Element.self, bufferingPolicy: .bufferingOldest(max(1, limit)))
         continuation.onTermination = { [weak self] _ in
-            _ = self?.subscribers.withLock { $0.notices.removeValue(forKey: id) }
+            _ = self?.subscribers.withLock { $0[keyPath: list].removeValue(forKey: id) }
         }
-        subscribers.withLock { $0.notices[id] = continuation }
+        subscribers.withLock { $0[keyPath: list][id] = continuation }
         return stream
     }
 

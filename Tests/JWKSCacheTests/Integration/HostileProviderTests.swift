@@ -9,13 +9,9 @@ import Testing
 /// Providers and key files that misbehave on purpose: each case failed before its fix.
 @Suite("Hostile providers and key files", .serialized)
 struct HostileProviderTests {
-    static func yaml(_ providers: String, defaults: String = "") -> String {
-        RefreshIntegrationTests.yaml(providers, defaults: defaults)
-    }
-
     @Test("a body that drips a byte a second fails at attempt_timeout and gives its fetch permit back")
     func drippingBody() async throws {
-        let yaml = Self.yaml(
+        let yaml = RefreshIntegrationTests.yaml(
             """
             drip: { jwks_uri: "{{BASE}}/drip/jwks", retry: { attempt_timeout: 500ms } }
             other: { jwks_uri: "{{BASE}}/other/jwks" }
@@ -38,7 +34,9 @@ struct HostileProviderTests {
 
     @Test("a redirect to the metadata address is refused before any connection, with private networks allowed")
     func metadataRedirect() async throws {
-        let harness = try await EngineHarness(yaml: Self.yaml("idp: { jwks_uri: \"{{BASE}}/acme/jwks\" }")) {
+        let harness = try await EngineHarness(
+            yaml: RefreshIntegrationTests.yaml("idp: { jwks_uri: \"{{BASE}}/acme/jwks\" }")
+        ) {
             issuer in
             issuer.addIssuer("acme", kinds: [.p256], maxAge: 300)
             issuer.inject(.redirect(to: "http://169.254.169.254/latest/meta-data/"), at: "/acme/jwks")
@@ -51,7 +49,7 @@ struct HostileProviderTests {
 
     @Test("a provider on the loopback is refused unless allow_private_networks is set")
     func loopbackNeedsOptIn() async throws {
-        let yaml = Self.yaml(
+        let yaml = RefreshIntegrationTests.yaml(
             """
             closed: { jwks_uri: "{{BASE}}/acme/jwks", allow_private_networks: false }
             open: { jwks_uri: "{{BASE}}/acme/jwks" }
