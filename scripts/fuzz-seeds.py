@@ -56,5 +56,10 @@ entry = {
     "cacheControl": "max-age=600", "etag": '"v1"', "fetchedAt": 1795953000, "validatedAt": 1795953500,
     "ttlSeconds": 600, "freshnessSource": "max-age", "staleIfErrorSeconds": 3600,
 }
+# The snapshot target's first byte says what follows: 0 a whole file, 1 the JSON entry, 2 the zlib payload.
 payload = zlib.compress(json.dumps(entry).encode())
-save("snapshot", b"JWKSDSNP\x01" + struct.pack(">I", len(payload)) + payload + hashlib.sha256(payload).digest())
+save("snapshot", b"\x00JWKSDSNP\x01" + struct.pack(">I", len(payload)) + payload + hashlib.sha256(payload).digest())
+save("snapshot", b"\x01" + json.dumps(entry).encode())
+save("snapshot", b"\x02" + payload)
+stale = dict(entry, validatedAt=1795000000, fetchedAt=1795000000, ttlSeconds=2147483648, staleIfErrorSeconds=None)
+save("snapshot", b"\x01" + json.dumps(stale).encode())

@@ -215,7 +215,7 @@ struct SnapshotStoreTests {
         let handle = try #require(
             FileHandle(
                 forWritingAtPath: { () -> String in
-                    FileManager.default.createFile(atPath: store.path(for: key), contents: nil)
+                    _ = FileManager.default.createFile(atPath: store.path(for: key), contents: nil)
                     return store.path(for: key)
                 }()))
         try handle.truncate(atOffset: UInt64(SnapshotStore.maximumPayload + 1_000))

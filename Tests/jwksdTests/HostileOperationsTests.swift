@@ -105,7 +105,7 @@ struct HostileOperationsTests {
         ]
         daemon.standardError = try FileHandle(
             forWritingTo: { () -> URL in
-                FileManager.default.createFile(atPath: directory.log.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: directory.log.path, contents: nil)
                 return directory.log
             }())
         try daemon.run()

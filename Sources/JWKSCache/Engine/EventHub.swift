@@ -44,7 +44,7 @@ final class EventHub: Sendable {
     }
 
     private func subscribe<Element: Sendable>(
-        limit: Int, into list: WritableKeyPath<Subscribers, [UInt64: AsyncStream<Element>.Continuation]> & Sendable
+        limit: Int, into list: any WritableKeyPath<Subscribers, [UInt64: AsyncStream<Element>.Continuation]> & Sendable
     ) -> AsyncStream<Element> {
         let id = nextID.wrappingIncrementThenLoad(ordering: .relaxed)
         let (stream, continuation) = AsyncStream.makeStream(
