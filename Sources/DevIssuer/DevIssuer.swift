@@ -1,24 +1,24 @@
 import Foundation
+import NIOConcurrencyHelpers
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// A small OpenID Connect issuer on the loopback for tests, benchmarks and `jwksd demo`: discovery documents
 /// and JWKS for any number of issuers (one path each), real keys from swift-crypto, `ETag`, `Last-Modified`
 /// and `Cache-Control: max-age`, key rotation, scriptable faults, verbatim documents, and a request log.
 public final class DevIssuer: Sendable {
-    private let state: Mutex<DevIssuerState>
+    private let state: NIOLockedValueBox<DevIssuerState>
     private let channel: (any Channel)?
-    private let fillerBytes = Mutex<Int>(0)
-    private let rotationTasks = Mutex<[String: Task<Void, Never>]>([:])
+    private let fillerBytes = NIOLockedValueBox<Int>(0)
+    private let rotationTasks = NIOLockedValueBox<[String: Task<Void, Never>]>([:])
     /// The port it listens on.
     public let port: Int
 
     private init(port: Int, channel: (any Channel)?, state: DevIssuerState) {
         self.port = port
-        self.state = Mutex(state)
+        self.state = NIOLockedValueBox(state)
         self.channel = channel
     }
 
@@ -65,14 +65,14 @@ public final class DevIssuer: Sendable {
 
     /// Stops listening and ends rotation timers.
     public func shutdown() async throws {
-        for task in rotationTasks.withLock({ Array($0.values) }) { task.cancel() }
+        for task in rotationTasks.withLockedValue({ Array($0.values) }) { task.cancel() }
         if let channel {
             try await channel.close()
         }
     }
 
     /// `http://127.0.0.1:PORT` (`https://` when serving TLS).
-    public var baseURL: String { state.withLock { $0.baseURL } }
+    public var baseURL: String { state.withLockedValue { $0.baseURL } }
 
     /// The issuer URL of `name` (`http://127.0.0.1:PORT/name`).
     public func issuerURL(_ name: String) -> String { "\(baseURL)/\(name)" }
@@ -94,7 +94,7 @@ public final class DevIssuer: Sendable {
         -> [DevKey]
     {
         let keys = kinds.enumerated().map { DevKey(kind: $0.element, kid: "\(name)-\($0.offset)") }
-        state.withLock { state in
+        state.withLockedValue { state in
             state.issuers[name] = DevIssuerState.Issuer(
                 keys: keys, kinds: kinds, maxAge: maxAge, lastModified: Int64(Date.now.timeIntervalSince1970),
                 generation: kinds.count)
@@ -107,13 +107,13 @@ public final class DevIssuer: Sendable {
     @discardableResult
     public func rotate(_ name: String) -> DevKey? {
         guard
-            let (kind, generation) = state.withLock({ state -> (DevKey.Kind, Int)? in
+            let (kind, generation) = state.withLockedValue({ state -> (DevKey.Kind, Int)? in
                 guard let issuer = state.issuers[name] else { return nil }
                 return (issuer.kinds.first ?? .p256, issuer.generation)
             })
         else { return nil }
         let key = DevKey(kind: kind, kid: "\(name)-\(generation)")
-        state.withLock { state in
+        state.withLockedValue { state in
             guard var issuer = state.issuers[name] else { return }
             issuer.keys.insert(key, at: 0)
             if issuer.keys.count > max(1, issuer.kinds.count) { issuer.keys.removeLast() }
@@ -137,7 +137,7 @@ public final class DevIssuer: Sendable {
                 }
             }
         }
-        rotationTasks.withLock { tasks in
+        rotationTasks.withLockedValue { tasks in
             tasks[name]?.cancel()
             tasks[name] = task
         }
@@ -149,65 +149,67 @@ public final class DevIssuer: Sendable {
     }
 
     /// The keys an issuer publishes now.
-    public func keys(_ name: String) -> [DevKey] { state.withLock { $0.issuers[name]?.keys ?? [] } }
+    public func keys(_ name: String) -> [DevKey] { state.withLockedValue { $0.issuers[name]?.keys ?? [] } }
 
     /// Sets an issuer's `max-age` (`nil` sends no Cache-Control).
     public func setMaxAge(_ name: String, _ maxAge: Int?) {
-        state.withLock { $0.issuers[name]?.maxAge = maxAge }
+        state.withLockedValue { $0.issuers[name]?.maxAge = maxAge }
     }
 
     /// Serves `body` verbatim at `path` (with an ETag, and these extra headers).
     public func serve(path: String, body: [UInt8], headers: [(String, String)] = []) {
-        state.withLock { $0.documents[path] = DevIssuerState.Document(body: body, headers: headers) }
+        state.withLockedValue { $0.documents[path] = DevIssuerState.Document(body: body, headers: headers) }
     }
 
     /// Makes `path` misbehave: the next `times` requests, or every request until cleared when `times` is nil.
     /// Faults queue in order.
     public func inject(_ fault: DevFault, at path: String, times: Int? = nil) {
-        state.withLock { $0.faults[path, default: []].append(DevIssuerState.FaultRule(fault: fault, remaining: times)) }
+        state.withLockedValue {
+            $0.faults[path, default: []].append(DevIssuerState.FaultRule(fault: fault, remaining: times))
+        }
     }
 
     /// Removes every fault of `path` (all paths when nil).
     public func clearFaults(at path: String? = nil) {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let path { state.faults[path] = nil } else { state.faults.removeAll() }
         }
     }
 
     /// Every request so far, in arrival order.
-    public var requestLog: [DevRequestRecord] { state.withLock { $0.log } }
+    public var requestLog: [DevRequestRecord] { state.withLockedValue { $0.log } }
 
     /// Requests to `path` so far.
     public func requests(to path: String) -> [DevRequestRecord] { requestLog.filter { $0.path == path } }
 
     /// Forgets the request log.
-    public func clearLog() { state.withLock { $0.log.removeAll() } }
+    public func clearLog() { state.withLockedValue { $0.log.removeAll() } }
 
     /// Whether requests are recorded in ``requestLog`` (on by default; turn it off for long runs under load).
     public var logsRequests: Bool {
-        get { state.withLock { $0.logsRequests } }
-        set { state.withLock { $0.logsRequests = newValue } }
+        get { state.withLockedValue { $0.logsRequests } }
+        set { state.withLockedValue { $0.logsRequests = newValue } }
     }
 
     /// The names of every issuer.
-    public var issuerNames: [String] { state.withLock { Array($0.issuers.keys) } }
+    public var issuerNames: [String] { state.withLockedValue { Array($0.issuers.keys) } }
 
     /// Filler bytes of oversized bodies actually written to sockets.
-    public var fillerBytesSent: Int { fillerBytes.withLock { $0 } }
+    public var fillerBytesSent: Int { fillerBytes.withLockedValue { $0 } }
 
     func respond(method: String, path: String, headers: [String: String]) -> DevResponse {
-        state.withLock { $0.respond(method: method, path: path, headers: headers) }
+        state.withLockedValue { $0.respond(method: method, path: path, headers: headers) }
     }
 
-    func noteFillerSent(_ count: Int) { fillerBytes.withLock { $0 += count } }
+    func noteFillerSent(_ count: Int) { fillerBytes.withLockedValue { $0 += count } }
 }
 
 /// Hands the issuer to handlers created before it exists (the bootstrap needs the initializer first).
 private final class IssuerBox: Sendable {
-    private let value = Mutex<DevIssuer?>(nil)
+    private let value = NIOLockedValueBox<DevIssuer?>(nil)
 
     var issuer: DevIssuer? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
+        get { value.withLockedValue { $0 } }
+        set { value.withLockedValue { $0 = newValue } }
     }
 }

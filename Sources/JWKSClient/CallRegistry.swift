@@ -1,6 +1,6 @@
 import JWKSWire
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// The calls in flight on one connection, by call id. Shared by callers (any thread) and the channel
 /// handler (event loop).
@@ -15,13 +15,13 @@ final class CallRegistry: Sendable {
         var closedWith: JWKSClientError?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Registers a unary call; fails at once if the connection is already closed.
     func register(
         _ callID: UInt32, _ continuation: CheckedContinuation<Frame, any Error>, deadline: NIODeadline, method: Method?
     ) {
-        let closed = state.withLock { state -> JWKSClientError? in
+        let closed = state.withLockedValue { state -> JWKSClientError? in
             if let error = state.closedWith { return error }
             state.pending[callID] = .unary(continuation, deadline: deadline, method: method)
             return nil
@@ -31,7 +31,7 @@ final class CallRegistry: Sendable {
 
     /// Registers a stream call.
     func register(_ callID: UInt32, stream: AsyncThrowingStream<Frame, any Error>.Continuation) {
-        let closed = state.withLock { state -> JWKSClientError? in
+        let closed = state.withLockedValue { state -> JWKSClientError? in
             if let error = state.closedWith { return error }
             state.pending[callID] = .stream(stream)
             return nil
@@ -41,7 +41,7 @@ final class CallRegistry: Sendable {
 
     /// Delivers a frame to its call: RESPONSE ends it, MESSAGE feeds a stream.
     func deliver(_ frame: Frame) {
-        let pending = state.withLock { state -> Pending? in
+        let pending = state.withLockedValue { state -> Pending? in
             frame.kind == .message ? state.pending[frame.callID] : state.pending.removeValue(forKey: frame.callID)
         }
         switch pending {
@@ -63,7 +63,7 @@ final class CallRegistry: Sendable {
     /// Ends one call with an error (deadline, cancellation); `false` when it had already ended.
     @discardableResult
     func fail(_ callID: UInt32, _ error: JWKSClientError) -> Bool {
-        let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
+        let pending = state.withLockedValue { $0.pending.removeValue(forKey: callID) }
         switch pending {
         case .unary(let continuation, _, _): continuation.resume(throwing: error)
         case .stream(let continuation): continuation.finish(throwing: error)
@@ -76,7 +76,7 @@ final class CallRegistry: Sendable {
     /// One sweep per connection replaces a timer per call: NIO removes cancelled timers in linear time,
     /// which made thousands of pipelined calls quadratic.
     func expire(now: NIODeadline) -> [(UInt32, Method?)] {
-        let expired = state.withLock { state -> [(UInt32, CheckedContinuation<Frame, any Error>, Method?)] in
+        let expired = state.withLockedValue { state -> [(UInt32, CheckedContinuation<Frame, any Error>, Method?)] in
             var expired: [(UInt32, CheckedContinuation<Frame, any Error>, Method?)] = []
             for (id, call) in state.pending {
                 if case .unary(let continuation, let deadline, let method) = call, deadline <= now {
@@ -93,11 +93,11 @@ final class CallRegistry: Sendable {
     }
 
     /// Whether any call is waiting.
-    var isEmpty: Bool { state.withLock { $0.pending.isEmpty } }
+    var isEmpty: Bool { state.withLockedValue { $0.pending.isEmpty } }
 
     /// Ends every call: the connection is gone.
     func closeAll(_ error: JWKSClientError) {
-        let pending = state.withLock { state -> [Pending] in
+        let pending = state.withLockedValue { state -> [Pending] in
             if state.closedWith == nil { state.closedWith = error }
             defer { state.pending.removeAll() }
             return Array(state.pending.values)

@@ -1,10 +1,10 @@
 import Atomics
 import Foundation
 public import JWKSWire
+import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
 import SwiftProtobuf
-import Synchronization
 
 /// An async client for jwksd's Unix socket: every method, pipelining over one connection with call ids,
 /// per-call deadlines, a Watch stream, and reconnection after the server restarts.
@@ -17,7 +17,7 @@ public final class JWKSClient: Sendable {
     /// The socket path.
     public let socketPath: String
     private let group: any EventLoopGroup
-    private let connection = Mutex<Task<Connection, any Error>?>(nil)
+    private let connection = NIOLockedValueBox<Task<Connection, any Error>?>(nil)
     private let nextCallID = ManagedAtomic<UInt32>(0)
     /// The largest reply payload accepted.
     public let maximumReplyBytes: Int
@@ -34,7 +34,7 @@ public final class JWKSClient: Sendable {
 
     /// Closes the connection; later calls reconnect.
     public func close() async {
-        let task = connection.withLock { connection in
+        let task = connection.withLockedValue { connection in
             defer { connection = nil }
             return connection
         }
@@ -248,7 +248,7 @@ public final class JWKSClient: Sendable {
     /// The open connection, connecting (once, shared by concurrent callers) when there is none or the last
     /// one closed.
     private func connect() async throws(JWKSClientError) -> Connection {
-        let task = connection.withLock { connection -> Task<Connection, any Error> in
+        let task = connection.withLockedValue { connection -> Task<Connection, any Error> in
             if let existing = connection { return existing }
             let task = Task { try await self.open() }
             connection = task
@@ -257,13 +257,13 @@ public final class JWKSClient: Sendable {
         do {
             let open = try await task.value
             if open.channel.isActive { return open }
-            connection.withLock { if $0 == task { $0 = nil } }
+            connection.withLockedValue { if $0 == task { $0 = nil } }
             return try await connect()
         } catch let error as JWKSClientError {
-            connection.withLock { if $0 == task { $0 = nil } }
+            connection.withLockedValue { if $0 == task { $0 = nil } }
             throw error
         } catch {
-            connection.withLock { if $0 == task { $0 = nil } }
+            connection.withLockedValue { if $0 == task { $0 = nil } }
             throw JWKSClientError(.unavailable, "cannot connect to \(socketPath): \(error)")
         }
     }

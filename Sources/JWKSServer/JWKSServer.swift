@@ -1,9 +1,9 @@
 import Atomics
 import JWKSCache
 import JWKSWire
+import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The Unix-socket server: frames in, the dispatcher's replies out, one ``ConnectionHandler`` per
 /// connection, `max_connections` enforced with a GOAWAY, and the socket file managed.
@@ -13,8 +13,8 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
     /// The settings in force.
     public let settings: ServerSettings
     private let group: any EventLoopGroup
-    private let listener = Mutex<(any Channel)?>(nil)
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let listener = NIOLockedValueBox<(any Channel)?>(nil)
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let connectionCount = ManagedAtomic<Int>(0)
     /// Per-uid and partial-frame limits shared by every connection.
     let quotas: SharedQuotas
@@ -75,7 +75,7 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
             try? await channel.close()
             throw error
         }
-        listener.withLock { $0 = channel }
+        listener.withLockedValue { $0 = channel }
     }
 
     /// Stops gracefully: stops accepting and removes the socket file, then drains every connection: new
@@ -84,13 +84,13 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
     /// it has nothing in flight. Connections still busy after `drainTimeout` are closed.
     /// - Parameter drainTimeout: how long calls in flight may take to finish.
     public func shutdown(drainTimeout: Duration = .seconds(10)) async {
-        let channel = listener.withLock { listener in
+        let channel = listener.withLockedValue { listener in
             defer { listener = nil }
             return listener
         }
         try? await channel?.close()
         SocketFile.remove(settings.socketPath)
-        let open = connections.withLock { Array($0.values) }
+        let open = connections.withLockedValue { Array($0.values) }
         for connection in open { connection.pipeline.fireUserInboundEventTriggered(ConnectionDrain()) }
         let deadline = Task {
             try await Task.sleep(for: drainTimeout)
@@ -106,10 +106,10 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
     private func admit(_ channel: any Channel) -> Bool {
         let count = connectionCount.wrappingIncrementThenLoad(ordering: .relaxed)
         let id = ObjectIdentifier(channel)
-        connections.withLock { $0[id] = channel }
+        connections.withLockedValue { $0[id] = channel }
         channel.closeFuture.whenComplete { [self] _ in
             connectionCount.wrappingDecrement(ordering: .relaxed)
-            _ = connections.withLock { $0.removeValue(forKey: id) }
+            _ = connections.withLockedValue { $0.removeValue(forKey: id) }
         }
         return count <= settings.maxConnections
     }

@@ -1,5 +1,5 @@
 import Atomics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Limits shared by every connection of one server, so that no single peer can take what all peers share:
 /// connections and Watch streams per peer uid, and the bytes of partially received frames across all
@@ -11,7 +11,7 @@ final class SharedQuotas: Sendable {
         var watches = 0
     }
 
-    private let perUID = Mutex<[UInt32: PeerCounts]>([:])
+    private let perUID = NIOLockedValueBox<[UInt32: PeerCounts]>([:])
     private let partialBytes = ManagedAtomic<Int>(0)
     /// Connections one uid may hold.
     let connectionsPerUID: Int
@@ -72,11 +72,11 @@ final class SharedQuotas: Sendable {
 
     /// Connections and Watch streams `uid` holds now.
     func held(by uid: UInt32) -> (connections: Int, watches: Int) {
-        perUID.withLock { counts in counts[uid].map { ($0.connections, $0.watches) } ?? (0, 0) }
+        perUID.withLockedValue { counts in counts[uid].map { ($0.connections, $0.watches) } ?? (0, 0) }
     }
 
     private func acquire(uid: UInt32, limit: Int, _ field: WritableKeyPath<PeerCounts, Int>) -> Bool {
-        perUID.withLock { counts in
+        perUID.withLockedValue { counts in
             var entry = counts[uid] ?? PeerCounts()
             guard exempt.contains(uid) || entry[keyPath: field] < limit else { return false }
             entry[keyPath: field] += 1
@@ -86,7 +86,7 @@ final class SharedQuotas: Sendable {
     }
 
     private func release(uid: UInt32, _ field: WritableKeyPath<PeerCounts, Int>) {
-        perUID.withLock { counts in
+        perUID.withLockedValue { counts in
             guard var entry = counts[uid] else { return }
             entry[keyPath: field] = max(0, entry[keyPath: field] - 1)
             counts[uid] = entry.connections == 0 && entry.watches == 0 ? nil : entry

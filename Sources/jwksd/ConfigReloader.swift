@@ -4,7 +4,7 @@ import JWKSConfig
 import JWKSServer
 import JWKSWire
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Reloads the registry from its file for the Reload RPC and SIGHUP: parse and validate fully, then apply
 /// the diff; an invalid file keeps the running registry and the error is logged and reported.
@@ -13,7 +13,7 @@ final class ConfigReloader: AdminHooks {
     private let engine: JWKSEngine<ContinuousClock>
     private let logger: Logger
     private let exporter: MetricsExporter?
-    private let last = Mutex<Jwksd_V1_ReloadResult?>(nil)
+    private let last = NIOLockedValueBox<Jwksd_V1_ReloadResult?>(nil)
 
     init(path: String, engine: JWKSEngine<ContinuousClock>, logger: Logger, exporter: MetricsExporter? = nil) {
         self.path = path
@@ -24,7 +24,7 @@ final class ConfigReloader: AdminHooks {
 
     var configGeneration: UInt64 { engine.generation }
 
-    var lastReload: Jwksd_V1_ReloadResult? { last.withLock { $0 } }
+    var lastReload: Jwksd_V1_ReloadResult? { last.withLockedValue { $0 } }
 
     func reload() async -> Jwksd_V1_ReloadResult {
         var result = Jwksd_V1_ReloadResult()
@@ -53,7 +53,7 @@ final class ConfigReloader: AdminHooks {
             exporter?.reloaded(.failed)
             logger.error("config reload refused; the running registry stays", metadata: ["errors": "\(result.error)"])
         }
-        last.withLock { $0 = result }
+        last.withLockedValue { $0 = result }
         return result
     }
 }

@@ -1,8 +1,8 @@
 import Atomics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// The Prometheus endpoint at `server.metrics` (`host:port`): `GET /metrics` answers the exporter's text;
 /// any other path is 404 and any other method 405. Plain HTTP/1.1 on the address given, meant for loopback or
@@ -20,7 +20,7 @@ final class MetricsServer: Sendable {
     private let render: @Sendable () -> [UInt8]
     private let idleTimeout: TimeAmount
     private let group: MultiThreadedEventLoopGroup
-    private let channel = Mutex<(any Channel)?>(nil)
+    private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     private let connections = ManagedAtomic<Int>(0)
 
     /// Creates the endpoint; nothing listens until ``start()``.
@@ -44,7 +44,7 @@ final class MetricsServer: Sendable {
     }
 
     /// The port listened on, once started.
-    var boundPort: Int? { channel.withLock { $0?.localAddress?.port } }
+    var boundPort: Int? { channel.withLockedValue { $0?.localAddress?.port } }
 
     /// Binds and starts answering.
     func start() async throws {
@@ -65,7 +65,7 @@ final class MetricsServer: Sendable {
                 }
             }
             .bind(host: host, port: port).get()
-        channel.withLock { $0 = bound }
+        channel.withLockedValue { $0 = bound }
     }
 
     /// Connections open now.
@@ -73,7 +73,7 @@ final class MetricsServer: Sendable {
 
     /// Stops listening.
     func shutdown() async {
-        let bound = channel.withLock { channel in
+        let bound = channel.withLockedValue { channel in
             defer { channel = nil }
             return channel
         }

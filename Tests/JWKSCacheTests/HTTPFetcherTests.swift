@@ -1,24 +1,24 @@
 import JWKS
 import JWKSConfig
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import JWKSCache
 
 /// A transport that answers from a script and records what it was asked.
 final class ScriptedTransport: HTTPTransport {
-    private let responses: Mutex<[String: HTTPGetResponse]>
-    private let seen = Mutex<[HTTPGetRequest]>([])
+    private let responses: NIOLockedValueBox<[String: HTTPGetResponse]>
+    private let seen = NIOLockedValueBox<[HTTPGetRequest]>([])
 
     init(_ responses: [String: HTTPGetResponse]) {
-        self.responses = Mutex(responses)
+        self.responses = NIOLockedValueBox(responses)
     }
 
-    var requests: [HTTPGetRequest] { seen.withLock { $0 } }
+    var requests: [HTTPGetRequest] { seen.withLockedValue { $0 } }
 
     func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
-        seen.withLock { $0.append(request) }
-        guard let response = responses.withLock({ $0[request.url.text] }) else {
+        seen.withLockedValue { $0.append(request) }
+        guard let response = responses.withLockedValue({ $0[request.url.text] }) else {
             throw FetchFailure(code: .transport, message: "no route to \(request.url)")
         }
         return response

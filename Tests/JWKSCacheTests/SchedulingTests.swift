@@ -1,5 +1,5 @@
 import DevIssuer
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import JWKSCache
@@ -141,10 +141,10 @@ struct SchedulingTests {
 
 /// A counter shared by concurrent tasks.
 final class RunningCounter: Sendable {
-    private let value = Mutex(0)
+    private let value = NIOLockedValueBox(0)
 
     func add(_ delta: Int) -> Int {
-        value.withLock { value in
+        value.withLockedValue { value in
             value += delta
             return value
         }

@@ -43,7 +43,14 @@ struct ServerMetricsTests {
         #expect(stale.stale)
         _ = try await client.getKeySet(tenant: "beta", provider: "idp")
 
-        let text = registry.emitToString()
+        // A batch's counts reach the registry just after its replies are handed to the socket: wait (bounded)
+        // for the last call's count before reading the rest.
+        var text = registry.emitToString()
+        for _ in 0..<200
+        where PrometheusText.sample(text, #"jwksd_requests_total{method="GetKeySet",status="OK"}"#) != 1 {
+            try await Task.sleep(for: .milliseconds(10))
+            text = registry.emitToString()
+        }
         #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="OK"}"#) == 4)
         #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKey",status="NOT_FOUND"}"#) == 2)
         #expect(PrometheusText.sample(text, #"jwksd_requests_total{method="GetKeySet",status="OK"}"#) == 1)

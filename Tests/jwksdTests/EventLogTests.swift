@@ -1,6 +1,6 @@
 import JWKSCache
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import jwksd
@@ -16,7 +16,7 @@ struct EventLogTests {
             var metadata: Logger.Metadata
         }
 
-        let lines = Mutex<[Line]>([])
+        let lines = NIOLockedValueBox<[Line]>([])
 
         func logger(level: Logger.Level) -> Logger {
             Logger(label: "test") { _ in CapturingHandler(capture: self, logLevel: level) }
@@ -38,7 +38,7 @@ struct EventLogTests {
             let line = Capture.Line(
                 level: event.level, message: "\(event.message)",
                 metadata: metadata.merging(event.metadata ?? [:]) { $1 })
-            capture.lines.withLock { $0.append(line) }
+            capture.lines.withLockedValue { $0.append(line) }
         }
     }
 
@@ -52,7 +52,7 @@ struct EventLogTests {
         EventLog.log(
             EngineEvent(key: Self.key, kind: .published(changed: true, keys: 2, dropped: 0), duration: .seconds(1.5)),
             to: logger)
-        let lines = capture.lines.withLock { $0 }
+        let lines = capture.lines.withLockedValue { $0 }
         #expect(lines.map(\.message) == ["keys published"])
         #expect(lines.first?.metadata["tenant"] == "acme")
         #expect(lines.first?.metadata["provider"] == "login")
@@ -69,7 +69,7 @@ struct EventLogTests {
         EventLog.log(EngineEvent(key: Self.key, kind: .published(changed: true, keys: 1, dropped: 1)), to: logger)
         let failure = FetchFailure(code: .transport, message: "connection refused")
         EventLog.log(EngineEvent(key: Self.key, kind: .failed(failure, keptKeys: true)), to: logger)
-        let lines = capture.lines.withLock { $0 }
+        let lines = capture.lines.withLockedValue { $0 }
         #expect(lines.map(\.message) == ["keys dropped from the set", "fetch failed"])
         #expect(lines.map(\.level) == [.warning, .warning])
         #expect(lines.last?.metadata["error"] == "connection refused")

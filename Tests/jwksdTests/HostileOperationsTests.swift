@@ -4,9 +4,9 @@ import JWKSConfig
 import JWKSServer
 import JWKSWire
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Synchronization
 import Testing
 
 @testable import jwksd
@@ -21,12 +21,12 @@ import Testing
 struct HostileOperationsTests {
     @Test("the log queue never waits for its destination: lines past its bound are dropped and counted")
     func logQueueDrops() async throws {
-        let gate = Mutex(false)
-        let written = Mutex(0)
+        let gate = NIOLockedValueBox(false)
+        let written = NIOLockedValueBox(0)
         let queue = LogQueue(maximumLines: 100, maximumBytes: 1 << 20) { _ in
             // A destination that blocks until the test lets it go (a full pipe).
-            while !gate.withLock({ $0 }) { usleep(1_000) }
-            written.withLock { $0 += 1 }
+            while !gate.withLockedValue({ $0 }) { usleep(1_000) }
+            written.withLockedValue { $0 += 1 }
         }
         queue.start()
         let started = ContinuousClock.now
@@ -35,7 +35,7 @@ struct HostileOperationsTests {
         #expect(queue.pending <= 100)
         // The writer holds one batch (blocked in the destination) and the queue another; the rest was dropped.
         #expect(queue.dropped >= 20_000 - 2 * 100)
-        gate.withLock { $0 = true }
+        gate.withLockedValue { $0 = true }
         for _ in 0..<200 where queue.pending > 0 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(queue.pending == 0)
     }
@@ -64,9 +64,9 @@ struct HostileOperationsTests {
 
     @Test("the metrics endpoint prepares no response for a client that does not read, and caps its connections")
     func metricsBackpressure() async throws {
-        let renders = Mutex(0)
+        let renders = NIOLockedValueBox(0)
         let server = MetricsServer(address: "127.0.0.1:0", group: .singleton, idleTimeout: .milliseconds(500)) {
-            renders.withLock { $0 += 1 }
+            renders.withLockedValue { $0 += 1 }
             return [UInt8](repeating: UInt8(ascii: "#"), count: 1_048_576)
         }
         try await server.start()
@@ -79,7 +79,7 @@ struct HostileOperationsTests {
         _ = pipelined.withUnsafeBytes { send(flood, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         try await Task.sleep(for: .seconds(1))
         // Each response is 1 MiB; a client that reads none of them gets at most a few prepared.
-        #expect(renders.withLock { $0 } <= 8)
+        #expect(renders.withLockedValue { $0 } <= 8)
 
         var extra: [Int32] = []
         defer { for descriptor in extra { close(descriptor) } }

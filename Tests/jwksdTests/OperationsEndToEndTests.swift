@@ -2,7 +2,7 @@ import Foundation
 import JWKSClient
 import JWKSTestSupport
 import JWKSWire
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -146,7 +146,7 @@ struct OperationsEndToEndTests {
 
 /// A flag the test flips to end its worker loops.
 final class Stopper: Sendable {
-    private let flag = Mutex(false)
-    var isStopped: Bool { flag.withLock { $0 } }
-    func stop() { flag.withLock { $0 = true } }
+    private let flag = NIOLockedValueBox(false)
+    var isStopped: Bool { flag.withLockedValue { $0 } }
+    func stop() { flag.withLockedValue { $0 = true } }
 }

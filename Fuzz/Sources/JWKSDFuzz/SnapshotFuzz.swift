@@ -51,7 +51,9 @@ final class SnapshotFuzz: Sendable {
     /// A snapshot file around a zlib payload: magic, version 1, length, payload, SHA-256 of the payload.
     static func wrap(_ payload: [UInt8]) -> [UInt8] {
         let length = UInt32(payload.count)
-        return Array("JWKSDSNP".utf8) + [1, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF),
-            UInt8(length & 0xFF)] + payload + Array(SHA256.hash(data: payload))
+        return Array("JWKSDSNP".utf8) + [
+            1, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF),
+            UInt8(length & 0xFF),
+        ] + payload + Array(SHA256.hash(data: payload))
     }
 }

@@ -1,6 +1,6 @@
 public import CoreMetrics
 import JWKS
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The engine's metrics, through swift-metrics (the daemon exports them as Prometheus text):
 ///
@@ -27,7 +27,7 @@ public final class EngineMetrics: Sendable {
     private let notModified: Counter
     private let failed: Counter
     private let fetchDuration: Timer
-    private let gauges = Mutex<[ProviderKey: ProviderGauges]>([:])
+    private let gauges = NIOLockedValueBox<[ProviderKey: ProviderGauges]>([:])
 
     /// Creates the metrics with a factory (the daemon passes its Prometheus factory; the default records nothing).
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -54,7 +54,7 @@ public final class EngineMetrics: Sendable {
     public func observe<C: Clock>(_ engine: JWKSEngine<C>) where C.Duration == Duration {
         let now = engine.clock.now
         let entries = engine.allEntries
-        gauges.withLock { gauges in
+        gauges.withLockedValue { gauges in
             var seen = Set<ProviderKey>()
             for entry in entries {
                 seen.insert(entry.key)

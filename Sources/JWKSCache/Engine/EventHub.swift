@@ -1,5 +1,5 @@
 import Atomics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Broadcasts ``EngineEvent``s (and, to subscribers that ask, registry changes) to every current subscriber:
 /// Watch streams, the event log, tests. Each subscriber has a bounded buffer: one that falls `limit` items
@@ -11,12 +11,12 @@ final class EventHub: Sendable {
         var notices: [UInt64: AsyncStream<EngineNotice>.Continuation] = [:]
     }
 
-    private let subscribers = Mutex(Subscribers())
+    private let subscribers = NIOLockedValueBox(Subscribers())
     private let nextID = ManagedAtomic<UInt64>(0)
 
     /// Sends an event to every subscriber; a subscriber whose buffer is full is finished.
     func emit(_ event: EngineEvent) {
-        let (events, notices) = subscribers.withLock { (Array($0.events.values), Array($0.notices.values)) }
+        let (events, notices) = subscribers.withLockedValue { (Array($0.events.values), Array($0.notices.values)) }
         for continuation in events {
             if case .dropped = continuation.yield(event) { continuation.finish() }
         }
@@ -27,7 +27,7 @@ final class EventHub: Sendable {
 
     /// Tells notice subscribers that a new registry is in force.
     func announceRegistryChange(generation: UInt64) {
-        for continuation in subscribers.withLock({ Array($0.notices.values) }) {
+        for continuation in subscribers.withLockedValue({ Array($0.notices.values) }) {
             if case .dropped = continuation.yield(.registryChanged(generation: generation)) { continuation.finish() }
         }
     }
@@ -50,12 +50,12 @@ final class EventHub: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Element.self, bufferingPolicy: .bufferingOldest(max(1, limit)))
         continuation.onTermination = { [weak self] _ in
-            _ = self?.subscribers.withLock { $0[keyPath: list].removeValue(forKey: id) }
+            _ = self?.subscribers.withLockedValue { $0[keyPath: list].removeValue(forKey: id) }
         }
-        subscribers.withLock { $0[keyPath: list][id] = continuation }
+        subscribers.withLockedValue { $0[keyPath: list][id] = continuation }
         return stream
     }
 
     /// Subscribers of either kind (tests).
-    var subscriberCount: Int { subscribers.withLock { $0.events.count + $0.notices.count } }
+    var subscriberCount: Int { subscribers.withLockedValue { $0.events.count + $0.notices.count } }
 }

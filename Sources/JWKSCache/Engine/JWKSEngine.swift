@@ -1,6 +1,6 @@
 import Atomics
 public import JWKSConfig
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The cache engine: one ``ProviderEntry`` per configured provider, a shared ``RefreshScheduler``, a global
 /// ``FetchLimiter``, and lookups by (tenant, provider, kid).
@@ -42,7 +42,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     /// Where refresh fetches and their publication run (the global executor when nil).
     private let refreshExecutor: (any TaskExecutor)?
     private let generationCounter = ManagedAtomic<UInt64>(1)
-    private let applying = Mutex(())
+    private let applying = NIOLockedValueBox(())
 
     /// Builds the engine for a configuration; nothing is fetched until ``start()``.
     /// - Parameters:
@@ -149,7 +149,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     /// - Returns: what changed.
     @discardableResult
     public func apply(_ config: JWKSDConfig) -> ReloadSummary {
-        applying.withLock { _ in
+        applying.withLockedValue { _ in
             let old = registry.load(ordering: .acquiring)
             if old.config == config {
                 // Nothing changed (a watcher and an RPC reloading the same file): keep the generation.

@@ -1,7 +1,7 @@
 import Atomics
 import JWKS
 public import JWKSConfig
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The driver of one provider: feeds events to its ``ProviderStateMachine`` under a lock, performs the
 /// returned actions after unlocking (fetch, publish, schedule), and answers lookups from an atomically
@@ -15,7 +15,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         var continuation: CheckedContinuation<Void, Never>
     }
 
-    private struct DriverState: ~Copyable {
+    private struct DriverState {
         var machine: ProviderStateMachine<Instant>
         var generator: any RandomNumberGenerator & Sendable
         var kidMiss = KidMissState<Instant>()
@@ -37,7 +37,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     private let scheduler: RefreshScheduler<C>
     private let emit: @Sendable (EngineEvent) -> Void
     private let prepare: SnapshotPreparer<Instant>?
-    private let state: Mutex<DriverState>
+    private let state: NIOLockedValueBox<DriverState>
     private let current: ManagedAtomic<ProviderSnapshot<Instant>>
     /// The provider on the non-generic read path (published together with ``snapshot``).
     public let reader: ReadProvider
@@ -81,7 +81,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         let machine =
             record.map { ProviderStateMachine(policy: config.policy, restoring: $0, now: clock.now) }
             ?? ProviderStateMachine(policy: config.policy)
-        self.state = Mutex(DriverState(machine: machine, generator: generator))
+        self.state = NIOLockedValueBox(DriverState(machine: machine, generator: generator))
         let attachment = record.flatMap { prepare?(key, $0) }
         self.current = ManagedAtomic(
             ProviderSnapshot(
@@ -120,7 +120,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             return .found(keys, snapshot)
         }
         let now = clock.now
-        let (decision, generation, action) = state.withLock {
+        let (decision, generation, action) = state.withLockedValue {
             state -> (KidMissState<Instant>.Decision, UInt64, ProviderStateMachine<Instant>.Action) in
             let inFlight = state.machine.isFetching
             switch state.machine.availability(at: now) {
@@ -150,7 +150,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         }
         if !keys.isEmpty { return .found(keys, after) }
         if decision != .notFound {
-            state.withLock {
+            state.withLockedValue {
                 $0.kidMiss.confirmAbsent(kid: kid, now: clock.now, cooldown: config.policy.kidMissCooldown)
             }
         }
@@ -161,7 +161,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     /// - Parameter wallNow: the wall-clock Unix time, to express instants as dates.
     public func status(wallNow: Int64) -> ProviderStatus {
         let now = clock.now
-        return state.withLock { state in
+        return state.withLockedValue { state in
             let machine = state.machine
             let record = machine.record
             func wall(_ instant: Instant?) -> Int64? {
@@ -197,7 +197,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     /// The scheduler's deadline for this provider has come.
     public func timerFired() {
         let now = clock.now
-        perform(state.withLock { $0.machine.timerFired(now: now) })
+        perform(state.withLockedValue { $0.machine.timerFired(now: now) })
     }
 
     /// Refreshes now, joining a fetch already in flight, and waits for it up to `deadline`.
@@ -205,7 +205,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     @discardableResult
     public func refresh(deadline: Instant) async -> Bool {
         let now = clock.now
-        let (generation, action) = state.withLock { state in
+        let (generation, action) = state.withLockedValue { state in
             (state.completedFetches, state.machine.refreshRequested(now: now))
         }
         perform(action)
@@ -215,7 +215,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     /// Stops the provider: no more fetches or timers; lookups answer unavailable.
     /// - Parameter announce: emit a `.removed` event (false when a replacement takes over the same key).
     public func remove(announce: Bool = true) {
-        let action = state.withLock { $0.machine.removed() }
+        let action = state.withLockedValue { $0.machine.removed() }
         guard action == .stop else { return }
         if announce {
             perform(action)
@@ -287,7 +287,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         case .failed(let failure):
             outcome = .failed(failure)
         }
-        let (action, waiters) = state.withLock { state -> (ProviderStateMachine<Instant>.Action, [Waiter]) in
+        let (action, waiters) = state.withLockedValue { state -> (ProviderStateMachine<Instant>.Action, [Waiter]) in
             let action: ProviderStateMachine<Instant>.Action
             switch outcome {
             case .keys(let keySet, let headers, let responseTime):
@@ -358,13 +358,13 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     }
 
     private func fetchCompletion(after generation: UInt64) async -> Bool {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
+                let resumeNow = state.withLockedValue { state -> Bool in
                     if state.completedFetches != generation || state.cancelledWaiters.remove(id) != nil {
                         return true
                     }
@@ -374,7 +374,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
+            let waiter = state.withLockedValue { state -> Waiter? in
                 guard let waiter = state.waiters.removeValue(forKey: id) else {
                     state.cancelledWaiters.insert(id)
                     return nil

@@ -1,16 +1,16 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One timer loop for every provider: sleeps on the injected clock until the earliest deadline, then hands
 /// each due provider to `onDue`. Refreshes happen without any lookup traffic.
 public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Duration {
-    private struct Shared: ~Copyable {
+    private struct Shared {
         var state = State()
         var wake: CheckedContinuation<Void, Never>?
         var pendingWake = false
     }
 
     private let clock: C
-    private let shared = Mutex(Shared())
+    private let shared = NIOLockedValueBox(Shared())
     private let onDue: @Sendable (ProviderKey) -> Void
 
     /// Creates a scheduler.
@@ -24,7 +24,7 @@ public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Dura
 
     /// Sets a provider's next deadline, replacing any earlier one.
     public func schedule(_ key: ProviderKey, at instant: C.Instant) {
-        let wake = shared.withLock { shared -> CheckedContinuation<Void, Never>? in
+        let wake = shared.withLockedValue { shared -> CheckedContinuation<Void, Never>? in
             guard shared.state.schedule(key, at: instant) else { return nil }
             return Self.takeWake(&shared)
         }
@@ -33,19 +33,19 @@ public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Dura
 
     /// Removes a provider's deadline.
     public func cancel(_ key: ProviderKey) {
-        shared.withLock { $0.state.cancel(key) }
+        shared.withLockedValue { $0.state.cancel(key) }
     }
 
     /// The provider's pending deadline, if any.
     public func deadline(of key: ProviderKey) -> C.Instant? {
-        shared.withLock { $0.state.deadlines[key] }
+        shared.withLockedValue { $0.state.deadlines[key] }
     }
 
     /// Runs the timer loop until the task is cancelled.
     public func run() async {
         while !Task.isCancelled {
             let now = clock.now
-            let (due, next) = shared.withLock { shared in
+            let (due, next) = shared.withLockedValue { shared in
                 let due = shared.state.popDue(now: now)
                 return (due, shared.state.nextDeadline)
             }
@@ -70,7 +70,7 @@ public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Dura
     private func waitForWake() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = shared.withLock { shared -> Bool in
+                let resumeNow = shared.withLockedValue { shared -> Bool in
                     if shared.pendingWake || Task.isCancelled {
                         shared.pendingWake = false
                         return true
@@ -81,7 +81,7 @@ public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Dura
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let wake = shared.withLock { shared -> CheckedContinuation<Void, Never>? in
+            let wake = shared.withLockedValue { shared -> CheckedContinuation<Void, Never>? in
                 let wake = shared.wake
                 shared.wake = nil
                 return wake

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A global cap on fetches in flight (`server.max_concurrent_fetches`), first come first served, so 10,000
 /// providers starting together do not open 10,000 connections.
@@ -11,12 +11,12 @@ public final class FetchLimiter: Sendable {
         var peak = 0
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     /// Creates a limiter.
     /// - Parameter limit: the most fetches in flight at once (at least 1).
     public init(limit: Int) {
-        state = Mutex(State(available: max(1, limit)))
+        state = NIOLockedValueBox(State(available: max(1, limit)))
     }
 
     /// Runs `body` holding one of the permits, waiting for one if all are taken.
@@ -29,10 +29,10 @@ public final class FetchLimiter: Sendable {
     }
 
     /// The most fetches that were ever in flight at once.
-    public var peakInFlight: Int { state.withLock { $0.peak } }
+    public var peakInFlight: Int { state.withLockedValue { $0.peak } }
 
     private func acquire() async {
-        let acquired = state.withLock { state -> Bool in
+        let acquired = state.withLockedValue { state -> Bool in
             guard state.available > 0 else { return false }
             state.available -= 1
             state.inFlight += 1
@@ -41,7 +41,7 @@ public final class FetchLimiter: Sendable {
         }
         if acquired { return }
         await withCheckedContinuation { continuation in
-            let immediately = state.withLock { state -> Bool in
+            let immediately = state.withLockedValue { state -> Bool in
                 if state.available > 0 {
                     state.available -= 1
                     state.inFlight += 1
@@ -56,7 +56,7 @@ public final class FetchLimiter: Sendable {
     }
 
     private func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             if state.head < state.waiters.count {
                 let waiter = state.waiters[state.head]
                 state.head += 1

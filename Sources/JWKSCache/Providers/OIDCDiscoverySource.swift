@@ -1,6 +1,6 @@
 import JWKS
 public import JWKSConfig
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Keys from an OpenID Connect issuer: `<issuer>/.well-known/openid-configuration` names the `jwks_uri`.
 ///
@@ -27,7 +27,7 @@ public final class OIDCDiscoverySource: KeySource {
     public let issuer: HTTPURL
     let policy: ProviderPolicy
     let fetcher: HTTPFetcher
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Creates a source.
     public init(issuer: HTTPURL, policy: ProviderPolicy, fetcher: HTTPFetcher) {
@@ -46,10 +46,10 @@ public final class OIDCDiscoverySource: KeySource {
     }
 
     /// The `jwks_uri` currently in use, if discovery has succeeded.
-    public var currentJWKSURI: HTTPURL? { state.withLock { $0.discovered?.jwksURI } }
+    public var currentJWKSURI: HTTPURL? { state.withLockedValue { $0.discovered?.jwksURI } }
 
     public func fetch(validators: Validators) async -> SourceResult {
-        let cached = state.withLock { $0.discovered }
+        let cached = state.withLockedValue { $0.discovered }
         var rediscovered = false
         var jwksURI: HTTPURL
         if let cached, cached.expiresAt > Self.wallNow() {
@@ -65,7 +65,7 @@ public final class OIDCDiscoverySource: KeySource {
                 jwksURI = cached.jwksURI
             }
         }
-        let dropValidators = state.withLock { state in
+        let dropValidators = state.withLockedValue { state in
             defer { state.dropValidators = false }
             return state.dropValidators
         }
@@ -81,7 +81,7 @@ public final class OIDCDiscoverySource: KeySource {
             return .failed(discoveryFailure)
         }
         let retryValidators =
-            state.withLock { state in
+            state.withLockedValue { state in
                 defer { state.dropValidators = false }
                 return state.dropValidators
             } ? Validators() : validators
@@ -138,7 +138,7 @@ public final class OIDCDiscoverySource: KeySource {
         let freshness = Freshness.compute(
             headers: response.cacheHeaders, policy: policy, responseTime: response.receivedAt)
         let lifetime = freshness.ttl.components.seconds
-        state.withLock { state in
+        state.withLockedValue { state in
             if let previous = state.discovered?.jwksURI, previous != jwksURI { state.dropValidators = true }
             state.discovered = Discovered(jwksURI: jwksURI, expiresAt: response.receivedAt + lifetime)
         }

@@ -2,7 +2,7 @@ import DevIssuer
 import Foundation
 import JWKSCache
 import JWKSConfig
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A DevIssuer on the loopback, an engine on a manual clock pointed at it, and an event recorder.
 final class EngineHarness: Sendable {
@@ -51,10 +51,10 @@ final class EngineHarness: Sendable {
 
 /// Hands out distinct seeds.
 final class SeedCounter: Sendable {
-    private let value: Mutex<UInt64>
-    init(seed: UInt64) { value = Mutex(seed) }
+    private let value: NIOLockedValueBox<UInt64>
+    init(seed: UInt64) { value = NIOLockedValueBox(seed) }
     func next() -> UInt64 {
-        value.withLock {
+        value.withLockedValue {
             $0 += 1; return $0
         }
     }

@@ -1,5 +1,5 @@
 import JWKSCache
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Collects engine events in the background and lets a test await the first one that matches, with a
 /// real-time guard so a broken test fails instead of hanging.
@@ -16,7 +16,7 @@ final class EventRecorder: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let task: Task<Void, Never>
 
     init(_ stream: AsyncStream<EngineEvent>) {
@@ -30,13 +30,13 @@ final class EventRecorder: Sendable {
     deinit { task.cancel() }
 
     /// Events so far.
-    var events: [EngineEvent] { state.withLock { $0.events } }
+    var events: [EngineEvent] { state.withLockedValue { $0.events } }
 
     /// The number of events so far (an index to wait from).
-    var count: Int { state.withLock { $0.events.count } }
+    var count: Int { state.withLockedValue { $0.events.count } }
 
     private func record(_ event: EngineEvent) {
-        let matched = state.withLock { state -> [CheckedContinuation<EngineEvent?, Never>] in
+        let matched = state.withLockedValue { state -> [CheckedContinuation<EngineEvent?, Never>] in
             state.events.append(event)
             let due = state.waiters.filter { $0.value.predicate(event) }
             for id in due.keys { state.waiters[id] = nil }
@@ -50,7 +50,7 @@ final class EventRecorder: Sendable {
     func first(
         from start: Int, guardTime: Duration = .seconds(20), where predicate: @escaping @Sendable (EngineEvent) -> Bool
     ) async -> EngineEvent? {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextID += 1
             return state.nextID
         }
@@ -60,7 +60,7 @@ final class EventRecorder: Sendable {
         }
         defer { guardTask.cancel() }
         return await withCheckedContinuation { continuation in
-            let existing = state.withLock { state -> EngineEvent? in
+            let existing = state.withLockedValue { state -> EngineEvent? in
                 if let found = state.events.dropFirst(start).first(where: predicate) { return found }
                 state.waiters[id] = Waiter(startIndex: start, predicate: predicate, continuation: continuation)
                 return nil
@@ -86,16 +86,16 @@ final class EventRecorder: Sendable {
     }
 
     private func expire(_ id: UInt64) {
-        let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+        let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
         waiter?.continuation.resume(returning: nil)
     }
 }
 
 private final class StateBox: Sendable {
-    private let value = Mutex<EventRecorder?>(nil)
+    private let value = NIOLockedValueBox<EventRecorder?>(nil)
     var recorder: EventRecorder? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
+        get { value.withLockedValue { $0 } }
+        set { value.withLockedValue { $0 = newValue } }
     }
 }
 
