@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/python-env.sh
-swift format lint --strict -r Sources Tests examples/swift
+swift format lint --strict -r Sources Tests examples/swift Fuzz/Sources
 swift build --build-tests 2>&1 | tee .build-warnings.log
 if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" .build-warnings.log; then
     echo "warnings in our code (above); fix them" >&2
