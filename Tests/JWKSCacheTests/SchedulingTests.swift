@@ -92,14 +92,34 @@ struct SchedulingTests {
         for index in 0..<5_000 {
             let kid = String(repeating: "k", count: 200) + "\(index)"
             #expect(state.miss(kid: kid, now: at(1), cooldown: cooldown, fetchInFlight: false) == .notFound)
-            #expect(state.absentBytes <= KidMissState<ManualClock.Instant>.maximumRememberedBytes)
-            #expect(state.absent.count <= KidMissState<ManualClock.Instant>.maximumRemembered)
+            #expect(state.absentBytes <= KidMissState<ManualClock.Instant>.Limits.perProvider.bytes)
+            #expect(state.absent.count <= KidMissState<ManualClock.Instant>.Limits.perProvider.count)
         }
         #expect(state.absentBytes == state.absent.keys.reduce(0) { $0 + $1.utf8.count })
         // A kid too large to remember is never stored; the cooldown rule still answers it.
         let huge = String(repeating: "h", count: 70_000)
         #expect(state.miss(kid: huge, now: at(2), cooldown: cooldown, fetchInFlight: false) == .notFound)
         #expect(state.absent[huge] == nil)
+    }
+
+    @Test("a registry's providers share the absent-kid memory: at most 100,000 kids and 8 MiB in all")
+    func kidMissShares() {
+        typealias Limits = KidMissState<ManualClock.Instant>.Limits
+        #expect(Limits.share(of: 1) == Limits.perProvider)
+        #expect(Limits.share(of: 100) == Limits.perProvider)
+        #expect(Limits.share(of: 200) == Limits(count: 500, bytes: 41_943))
+        #expect(Limits.share(of: 10_000) == Limits(count: 16, bytes: 1_024))
+        for providers in [1, 7, 200, 1_000, 10_000] {
+            let share = Limits.share(of: providers)
+            #expect(share.count * providers <= max(Limits.total.count, 16 * providers))
+            #expect(share.bytes * providers <= max(Limits.total.bytes, 1_024 * providers))
+        }
+        var state = KidMissState<ManualClock.Instant>(limits: Limits.share(of: 10_000))
+        _ = state.miss(kid: "first", now: at(0), cooldown: .seconds(30), fetchInFlight: false)
+        for index in 0..<100 {
+            _ = state.miss(kid: "kid-\(index)", now: at(1), cooldown: .seconds(30), fetchInFlight: false)
+            #expect(state.absent.count <= 16)
+        }
     }
 
     @Test("the fetch limiter never lets more than its limit run")

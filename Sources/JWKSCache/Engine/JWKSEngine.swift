@@ -118,7 +118,7 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             key: ProviderKey(tenant: tenant, provider: provider.id), config: provider,
             source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
             generator: makeGenerator(), prepare: prepare, restoring: record, ticks: ticks,
-            readGeneration: readIndex.generation, executor: refreshExecutor,
+            readGeneration: readIndex.generation, executor: refreshExecutor, registryProviders: config.providerCount,
             emit: { event in
                 metrics.record(event)
                 hub.emit(event)

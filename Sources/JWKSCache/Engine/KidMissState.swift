@@ -11,11 +11,38 @@ struct KidMissState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         case refetch
     }
 
-    /// The most absent kids remembered, and the most bytes of kids; past either the memory is cleared (an
-    /// attacker's random kids must not grow memory without bound). Forgetting costs little: within a cooldown
-    /// a forgotten kid is still answered NOT_FOUND by the one-refetch-per-cooldown rule.
-    static var maximumRemembered: Int { 1_000 }
-    static var maximumRememberedBytes: Int { 65_536 }
+    /// How many absent kids, and how many bytes of them, one provider remembers; past either the memory is
+    /// cleared (an attacker's random kids must not grow memory without bound). Forgetting costs little: within
+    /// a cooldown a forgotten kid is still answered NOT_FOUND by the one-refetch-per-cooldown rule.
+    struct Limits: Sendable, Equatable {
+        /// Kids remembered.
+        var count: Int
+        /// UTF-8 bytes of the kids remembered.
+        var bytes: Int
+
+        /// The most one provider remembers.
+        static var perProvider: Limits { Limits(count: 1_000, bytes: 65_536) }
+        /// The most all providers of a registry remember together.
+        static var total: Limits { Limits(count: 100_000, bytes: 8 * 1_048_576) }
+
+        /// One provider's share when a registry has `providers` providers: the total divided among them, never
+        /// more than ``perProvider`` and never under 16 kids / 1 KiB (10,000 providers: 16 kids each).
+        static func share(of providers: Int) -> Limits {
+            let count = max(1, providers)
+            return Limits(
+                count: min(perProvider.count, max(16, total.count / count)),
+                bytes: min(perProvider.bytes, max(1_024, total.bytes / count)))
+        }
+    }
+
+    /// This provider's limits.
+    let limits: Limits
+
+    /// A provider's kid-miss state.
+    /// - Parameter limits: how much absent-kid memory it may hold.
+    init(limits: Limits = .perProvider) {
+        self.limits = limits
+    }
 
     private(set) var lastRefetch: Instant?
     private(set) var absent: [String: Instant] = [:]
@@ -50,9 +77,9 @@ struct KidMissState<Instant: InstantProtocol>: Sendable where Instant.Duration =
 
     private mutating func remember(_ kid: String, until: Instant) {
         let size = kid.utf8.count
-        guard size <= Self.maximumRememberedBytes else { return }
+        guard size <= limits.bytes else { return }
         if absent[kid] == nil {
-            if absent.count >= Self.maximumRemembered || absentBytes + size > Self.maximumRememberedBytes {
+            if absent.count >= limits.count || absentBytes + size > limits.bytes {
                 absent.removeAll()
                 absentBytes = 0
             }

@@ -18,7 +18,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     private struct DriverState {
         var machine: ProviderStateMachine<Instant>
         var generator: any RandomNumberGenerator & Sendable
-        var kidMiss = KidMissState<Instant>()
+        var kidMiss: KidMissState<Instant>
         var completedFetches: UInt64 = 0
         var published: UInt64 = 0
         var waiters: [UInt64: Waiter] = [:]
@@ -60,13 +60,16 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - ticks: converts the clock's instants to the read path's ticks (``ReadIndex/nowTicks()``).
     ///   - readGeneration: the read index's generation, advanced after each of this provider's snapshots.
     ///   - executor: where fetches and their publication run (the global executor when nil).
+    ///   - registryProviders: how many providers the registry has: this provider's absent-kid memory is its share
+    ///     of what the registry may hold (100,000 kids and 8 MiB across all providers, 1,000 and 64 KiB at most
+    ///     each).
     ///   - emit: receives every event.
     public init(
         key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
         scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
         prepare: SnapshotPreparer<Instant>? = nil, restoring record: KeySetRecord<Instant>? = nil,
         ticks: @escaping @Sendable (Instant) -> Int64, readGeneration: ReadGeneration = ReadGeneration(),
-        executor: (any TaskExecutor)? = nil,
+        executor: (any TaskExecutor)? = nil, registryProviders: Int = 1,
         emit: @escaping @Sendable (EngineEvent) -> Void
     ) {
         self.executor = executor
@@ -81,7 +84,8 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         let machine =
             record.map { ProviderStateMachine(policy: config.policy, restoring: $0, now: clock.now) }
             ?? ProviderStateMachine(policy: config.policy)
-        self.state = NIOLockedValueBox(DriverState(machine: machine, generator: generator))
+        self.state = NIOLockedValueBox(
+            DriverState(machine: machine, generator: generator, kidMiss: KidMissState(limits: .share(of: registryProviders))))
         let attachment = record.flatMap { prepare?(key, $0) }
         self.current = ManagedAtomic(
             ProviderSnapshot(
