@@ -85,7 +85,8 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             record.map { ProviderStateMachine(policy: config.policy, restoring: $0, now: clock.now) }
             ?? ProviderStateMachine(policy: config.policy)
         self.state = NIOLockedValueBox(
-            DriverState(machine: machine, generator: generator, kidMiss: KidMissState(limits: .share(of: registryProviders))))
+            DriverState(
+                machine: machine, generator: generator, kidMiss: KidMissState(limits: .share(of: registryProviders))))
         let attachment = record.flatMap { prepare?(key, $0) }
         self.current = ManagedAtomic(
             ProviderSnapshot(
