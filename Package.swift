@@ -7,9 +7,6 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
-    // Lets the executable specialise the generic read path (dispatcher, engine, snapshots over the clock type)
-    // across module boundaries; see BENCHMARKS.md for what it buys.
-    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -20,7 +17,6 @@ let package = Package(
         .library(name: "JWKS", targets: ["JWKS"]),
         .library(name: "JWKSConfig", targets: ["JWKSConfig"]),
         .library(name: "JWKSCache", targets: ["JWKSCache"]),
-        .library(name: "DevIssuer", targets: ["DevIssuer"]),
         .library(name: "JWKSWire", targets: ["JWKSWire"]),
         .library(name: "JWKSServer", targets: ["JWKSServer"]),
         .library(name: "JWKSClient", targets: ["JWKSClient"]),
@@ -114,7 +110,7 @@ let package = Package(
         .target(
             name: "DevIssuer",
             dependencies: [
-                "JWKS",
+                "JWKS", "JWKSCache",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -155,6 +151,7 @@ let package = Package(
         ),
         .target(
             name: "JWKSTestSupport",
+            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/JWKSTestSupport",
             swiftSettings: strictSettings
         ),

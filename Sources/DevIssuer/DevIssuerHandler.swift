@@ -1,5 +1,6 @@
 import Foundation
 import JWKS
+import JWKSCache
 import NIOCore
 import NIOHTTP1
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JWKS
+import JWKSCache
 
 /// What the dev issuer serves, its scripted faults and its request log. Pure data behind the server's
 /// lock: the NIO handler asks it for a ``DevResponse`` and performs it.

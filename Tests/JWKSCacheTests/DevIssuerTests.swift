@@ -1,6 +1,7 @@
 import DevIssuer
 import JWKS
 import JWKSConfig
+import JWKSTestSupport
 import Testing
 
 @testable import JWKSCache

@@ -1,4 +1,5 @@
 import DevIssuer
+import JWKSTestSupport
 import NIOConcurrencyHelpers
 import Testing
 

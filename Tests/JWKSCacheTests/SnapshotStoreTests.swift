@@ -2,6 +2,7 @@ import DevIssuer
 import Foundation
 import JWKS
 import JWKSConfig
+import JWKSTestSupport
 import Testing
 
 @testable import JWKSCache

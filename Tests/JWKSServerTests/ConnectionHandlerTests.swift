@@ -3,6 +3,7 @@ import Foundation
 import JWKS
 import JWKSCache
 import JWKSConfig
+import JWKSTestSupport
 import JWKSWire
 import NIOCore
 import NIOEmbedded

@@ -3,6 +3,7 @@ import Foundation
 import JWKSCache
 import JWKSClient
 import JWKSConfig
+import JWKSTestSupport
 import JWKSWire
 import NIOCore
 import SwiftProtobuf

@@ -4,6 +4,7 @@ import JWKS
 import JWKSCache
 import JWKSClient
 import JWKSServer
+import JWKSTestSupport
 import JWKSWire
 import NIOCore
 import SwiftProtobuf

@@ -2,6 +2,7 @@ import DevIssuer
 import Foundation
 import JWKSCache
 import JWKSClient
+import JWKSTestSupport
 import JWKSWire
 import NIOCore
 import Testing

@@ -4,6 +4,7 @@ import JWKSCache
 import JWKSClient
 import JWKSConfig
 import JWKSServer
+import JWKSTestSupport
 
 /// A DevIssuer, an engine on a manual clock, the socket server on a temporary socket, and a client.
 final class ServerHarness: Sendable {

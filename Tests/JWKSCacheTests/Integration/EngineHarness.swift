@@ -2,6 +2,7 @@ import DevIssuer
 import Foundation
 import JWKSCache
 import JWKSConfig
+import JWKSTestSupport
 import NIOConcurrencyHelpers
 
 /// A DevIssuer on the loopback, an engine on a manual clock pointed at it, and an event recorder.

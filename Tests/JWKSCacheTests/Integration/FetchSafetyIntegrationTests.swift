@@ -2,6 +2,7 @@ import DevIssuer
 import Foundation
 import JWKS
 import JWKSCache
+import JWKSTestSupport
 import Testing
 
 /// Fetch safety and the other sources, against DevIssuer on the loopback.

@@ -1,6 +1,7 @@
 import DevIssuer
 import JWKS
 import JWKSCache
+import JWKSTestSupport
 import Testing
 
 /// The refresh engine against a DevIssuer on the loopback, time driven by a manual clock.

@@ -1,8 +1,8 @@
 /// Parses HTTP dates (RFC 9110 §5.6.7): IMF-fixdate, the obsolete RFC 850 form and asctime.
 ///
 /// Wall-clock dates are read only here, at the HTTP edge, and turned into seconds since the epoch;
-/// the engine works with durations from then on. It lives beside the JWKS parser because both the cache
-/// (reading `Expires`, `Date`, `Last-Modified`) and the DevIssuer (writing them) need it.
+/// the engine works with durations from then on. The cache reads `Expires`, `Date`, `Last-Modified` and
+/// `Retry-After` with it; the DevIssuer (a test tool) writes them with it.
 public enum HTTPDate {
     private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
