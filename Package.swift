@@ -77,6 +77,7 @@ let package = Package(
             name: "JWKSWire",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
@@ -151,7 +152,7 @@ let package = Package(
         ),
         .target(
             name: "JWKSTestSupport",
-            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["JWKSCache", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/JWKSTestSupport",
             swiftSettings: strictSettings
         ),

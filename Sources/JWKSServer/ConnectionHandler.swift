@@ -10,7 +10,7 @@ import NIOCore
 /// each read (no per-frame pipeline hop), answers hits on the event loop from prepared replies into one
 /// outbound buffer that is written and flushed once per read batch, and runs slow calls in tasks whose
 /// replies return to the loop. Malformed input gets a GOAWAY with its status and reason, then the connection
-/// closes. It is not generic: the router behind ``CallRouter`` owns the engine and its clock.
+/// closes.
 ///
 /// What a peer can make it hold is bounded: a partial frame by `max_frame_bytes` and, across connections, by
 /// ``SharedQuotas``; unread replies by the channel's writability (reading stops); a Watch's unread messages by
@@ -20,7 +20,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let router: any CallRouter
+    private let router: RequestDispatcher
     private let metrics: ServerMetrics
     private let settings: ServerSettings
     private let quotas: SharedQuotas
@@ -60,12 +60,12 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Creates a handler.
     /// - Parameters:
-    ///   - router: routes requests (a ``RequestDispatcher``).
+    ///   - router: routes requests.
     ///   - settings: limits and timeouts.
     ///   - quotas: the limits shared with the server's other connections (a new set when nil).
     ///   - peer: credentials to use instead of reading SO_PEERCRED (tests with an embedded channel).
     init(
-        router: any CallRouter, settings: ServerSettings, quotas: SharedQuotas? = nil, peer: PeerCredentials? = nil
+        router: RequestDispatcher, settings: ServerSettings, quotas: SharedQuotas? = nil, peer: PeerCredentials? = nil
     ) {
         self.router = router
         self.metrics = router.metrics

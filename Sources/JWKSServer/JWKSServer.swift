@@ -7,9 +7,9 @@ import NIOPosix
 
 /// The Unix-socket server: frames in, the dispatcher's replies out, one ``ConnectionHandler`` per
 /// connection, `max_connections` enforced with a GOAWAY, and the socket file managed.
-public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
+public final class JWKSServer: Sendable {
     /// The request router.
-    public let dispatcher: RequestDispatcher<C>
+    public let dispatcher: RequestDispatcher
     /// The settings in force.
     public let settings: ServerSettings
     private let group: any EventLoopGroup
@@ -21,7 +21,7 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Creates a server on NIO's shared event loops; call ``start()`` to listen.
     /// - Parameter dispatcher: the request router.
-    public convenience init(dispatcher: RequestDispatcher<C>) {
+    public convenience init(dispatcher: RequestDispatcher) {
         self.init(dispatcher: dispatcher, group: MultiThreadedEventLoopGroup.singleton)
     }
 
@@ -29,7 +29,7 @@ public final class JWKSServer<C: Clock>: Sendable where C.Duration == Duration {
     /// - Parameters:
     ///   - dispatcher: the request router.
     ///   - group: the event loops.
-    public init(dispatcher: RequestDispatcher<C>, group: any EventLoopGroup) {
+    public init(dispatcher: RequestDispatcher, group: any EventLoopGroup) {
         self.dispatcher = dispatcher
         self.settings = dispatcher.settings
         self.group = group

@@ -1,3 +1,4 @@
+public import JWKSCache
 public import JWKSWire
 public import NIOCore
 
@@ -13,6 +14,11 @@ public struct Reply: Sendable {
     /// A successful reply.
     public static func ok(_ payload: ByteBuffer, compressed: ByteBuffer? = nil) -> Reply {
         Reply(status: .ok, payload: payload, compressed: compressed)
+    }
+
+    /// A successful reply prepared at publication (with its compressed form when it has one).
+    public static func ok(_ prepared: PreparedKeySet.Reply) -> Reply {
+        Reply(status: .ok, payload: prepared.payload, compressed: prepared.compressed)
     }
 
     /// An error reply.

@@ -1,21 +1,33 @@
+import JWKSCache
 import NIOCore
 
 /// One connection's recent GetKey answers, keyed by the request's bytes. A hit answers a repeated lookup (a
 /// service verifying tokens asks for the same few kids over and over) without decoding the request or
-/// walking the read index. An answer is reused only while the read index's generation is the one read
-/// before it was computed (no registry swap, no new snapshot since) and until the provider's standing
-/// changes (fresh → stale, stale → expired). Per connection, because an answer depends on the peer.
+/// walking the registry. An answer is reused only while the registry is the one it was computed from and
+/// every provider snapshot it depended on is still the one published, and until the provider's standing changes
+/// (fresh → stale, stale → expired): a renewal or rotation of one provider invalidates that provider's answers
+/// only. Per connection, because an answer depends on the peer; bounded in entries and bytes.
 struct ReplyCache {
+    /// A provider snapshot an answer depended on.
+    struct Source {
+        /// The provider.
+        let entry: ProviderEntry
+        /// The snapshot it had published.
+        let snapshot: ProviderSnapshot
+    }
+
     /// A remembered answer.
     struct Entry {
-        /// The prepared reply payload.
-        let reply: ByteBuffer
+        /// The prepared reply.
+        let reply: PreparedKeySet.Reply
         /// Whether it is the stale variant (counted as a stale serve).
         let stale: Bool
-        /// The read-path tick at which the provider's standing changes.
-        let validUntil: Int64
-        /// The read index's generation read before the answer was computed.
-        let generation: UInt64
+        /// The instant at which the provider's standing changes.
+        let validUntil: EngineInstant
+        /// The registry the answer was computed from (a reload can change who may read what).
+        let registry: Registry
+        /// The snapshots it depended on.
+        let sources: [Source]
     }
 
     /// Entries kept per connection; the cache starts over when full.
@@ -31,16 +43,17 @@ struct ReplyCache {
     /// Bytes of the remembered requests and the replies they retain.
     private(set) var bytes = 0
 
-    /// The remembered answer to `request`, if it still holds at `generation` and `now`.
-    func lookup(_ request: ByteBuffer, generation: UInt64, now: Int64) -> Entry? {
-        guard let entry = entries[request], entry.generation == generation, now < entry.validUntil else { return nil }
+    /// The remembered answer to `request`, if it still holds under `registry` at `now`.
+    func lookup(_ request: ByteBuffer, registry: Registry, now: EngineInstant) -> Entry? {
+        guard let entry = entries[request], entry.registry === registry, now < entry.validUntil else { return nil }
+        for source in entry.sources where source.entry.snapshot !== source.snapshot { return nil }
         return entry
     }
 
     /// Remembers an answer; the request's bytes are copied (the read buffer is not retained).
     mutating func store(_ request: ByteBuffer, _ entry: Entry) {
         guard request.readableBytes <= Self.maximumRequestBytes else { return }
-        let size = request.readableBytes + entry.reply.readableBytes
+        let size = request.readableBytes + entry.reply.payload.readableBytes
         if entries.count >= Self.capacity || bytes + size > Self.capacityBytes {
             entries.removeAll(keepingCapacity: true)
             bytes = 0
@@ -48,7 +61,7 @@ struct ReplyCache {
         var key = ByteBuffer()
         key.writeImmutableBuffer(request)
         if let replaced = entries.updateValue(entry, forKey: key) {
-            bytes -= request.readableBytes + replaced.reply.readableBytes
+            bytes -= request.readableBytes + replaced.reply.payload.readableBytes
         }
         bytes += size
     }

@@ -8,27 +8,24 @@ import SwiftProtobuf
 
 /// Routes one request to its method and produces the reply. Hits are answered synchronously from the
 /// published snapshots' prepared replies; anything that must wait (a kid miss, Refresh, Reload) is deferred.
-public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Duration == Duration {
+public final class RequestDispatcher: Sendable {
     /// The engine answering lookups.
-    public let engine: JWKSEngine<C>
+    public let engine: JWKSEngine
     /// The server's settings.
     public let settings: ServerSettings
     /// Request, hit, miss and stale counters.
     public let metrics: ServerMetrics
-    /// The engine's non-generic read path.
-    private let readIndex: ReadIndex
     let hooks: any AdminHooks
 
     /// Creates a dispatcher.
     public init(
-        engine: JWKSEngine<C>, settings: ServerSettings, hooks: any AdminHooks = NoAdminHooks(),
+        engine: JWKSEngine, settings: ServerSettings, hooks: any AdminHooks = NoAdminHooks(),
         metrics: ServerMetrics = ServerMetrics()
     ) {
         self.engine = engine
         self.settings = settings
         self.hooks = hooks
         self.metrics = metrics
-        self.readIndex = engine.readIndex
     }
 
     /// Dispatches one decoded request, counting it in the shared metrics at once.
@@ -76,17 +73,17 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         do throws(ServerError) {
             switch method {
             case .getKey:
-                // The generation is read before the answer is computed: a publication in between makes the
-                // remembered answer look older than it is, never newer.
-                let generation = readIndex.generation.current
-                let now = readIndex.nowTicks()
-                if let remembered = replies.lookup(payload, generation: generation, now: now) {
+                // One load of the registry; a remembered answer holds while it and the snapshots the answer
+                // came from are the ones in force.
+                let registry = engine.registry
+                let now = engine.clock.now
+                if let remembered = replies.lookup(payload, registry: registry, now: now) {
                     tally.hit(stale: remembered.stale)
                     return .reply(.ok(remembered.reply))
                 }
                 var hit: ReplyCache.Entry?
                 let answer = try getKey(
-                    try decode(payload), peer: peer, now: now, generation: generation, tally: &tally, hit: &hit)
+                    try decode(payload), peer: peer, registry: registry, now: now, tally: &tally, hit: &hit)
                 if let hit { replies.store(payload, hit) }
                 return answer
             case .getKeySet: return .reply(try getKeySet(try decode(payload), peer: peer, tally: &tally))
@@ -119,27 +116,32 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
     /// GetKey: a hit is answered now (and described in `hit` for the connection's ``ReplyCache``); a miss is
     /// deferred to the engine's kid-miss rule.
     private func getKey(
-        _ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, now: Int64, generation: UInt64,
+        _ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, registry: Registry, now: EngineInstant,
         tally: inout MetricsTally, hit remembered: inout ReplyCache.Entry?
     ) throws(ServerError) -> Answer {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: false, method: .getKey)
         try RequestGrammar.kid(request.kid)
         try RequestGrammar.alg(request.alg)
-        let tenant = try readableTenant(request.tenant, peer: peer)
+        let tenant = try readableTenant(request.tenant, peer: peer, in: registry)
         let alg = request.alg.isEmpty ? nil : request.alg
         var hadKeys = false
+        // The snapshots this answer depends on: the provider that has the kid and, for a tenant-wide lookup,
+        // those before it that did not (one of them publishing the kid would change the answer).
+        var consulted: [ReplyCache.Source] = []
         /// The prepared reply from one provider's published snapshot, when it has the kid.
-        func hit(_ entry: ReadProvider) -> ByteBuffer? {
+        func hit(_ entry: ProviderEntry) -> PreparedKeySet.Reply? {
             let snapshot = entry.snapshot
-            guard let (standing, until) = snapshot.standingUntil(atTicks: now), standing != .expired,
-                let prepared = snapshot.attachment as? PreparedReplies
+            consulted.append(ReplyCache.Source(entry: entry, snapshot: snapshot))
+            guard let (standing, until) = snapshot.standingUntil(at: now), standing != .expired,
+                let prepared = snapshot.prepared
             else { return nil }
             hadKeys = true
             let stale = standing == .stale
             guard let reply = prepared.key(kid: request.kid, alg: alg, stale: stale) else { return nil }
             tally.hit(stale: stale)
-            remembered = ReplyCache.Entry(reply: reply, stale: stale, validUntil: until, generation: generation)
+            remembered = ReplyCache.Entry(
+                reply: reply, stale: stale, validUntil: until, registry: registry, sources: consulted)
             return reply
         }
         if request.provider.isEmpty {
@@ -163,14 +165,17 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         return .deferred {
             let outcome = await engine.lookup(
                 tenant: tenantID, provider: provider, kid: kid, alg: alg, deadline: deadline)
-            guard case .found(_, let snapshot) = outcome else {
-                return .error(StatusMapping.error(for: outcome, tenant: tenantID, provider: provider))
+            let snapshot: ProviderSnapshot
+            switch outcome {
+            case .found(_, let found): snapshot = found
+            case .failed(let failure):
+                return .error(StatusMapping.error(for: failure, tenant: tenantID, provider: provider))
             }
             let standing = snapshot.standing(at: engine.clock.now)
             if standing == .stale { metrics.staleServe() }
-            guard let prepared = snapshot.attachment as? PreparedReplies,
-                let reply = prepared.key(kid: kid, alg: alg, stale: standing == .stale)
-            else { return .error(ServerError(.internal, "\(snapshot.key) has keys but no prepared replies")) }
+            guard let reply = snapshot.prepared?.key(kid: kid, alg: alg, stale: standing == .stale) else {
+                return .error(ServerError(.internal, "\(snapshot.key) has keys but no prepared replies"))
+            }
             return .ok(reply)
         }
     }
@@ -180,24 +185,20 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
     ) throws(ServerError) -> Reply {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: true, method: .getKeySet)
-        let tenant = try readableTenant(request.tenant, peer: peer)
+        let tenant = try readableTenant(request.tenant, peer: peer, in: engine.registry)
         guard let entry = tenant.provider(request.provider) else {
             throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
         }
         let snapshot = entry.snapshot
-        guard let standing = snapshot.standing(atTicks: readIndex.nowTicks()), standing != .expired,
-            let prepared = snapshot.attachment as? PreparedReplies
+        guard let standing = snapshot.standing(at: engine.clock.now), standing != .expired,
+            let prepared = snapshot.prepared
         else {
-            let lastError = engine.entry(tenant: request.tenant, provider: request.provider)?.snapshot.lastError
             throw StatusMapping.error(
-                for: LookupOutcome<C.Instant>.unavailable(entry.key, lastError), tenant: request.tenant,
-                provider: request.provider)
+                for: .unavailable(entry.key, snapshot.lastError), tenant: request.tenant, provider: request.provider)
         }
         let stale = standing == .stale
         if stale { tally.staleServes += 1 }
-        return .ok(
-            stale ? prepared.keySetStale : prepared.keySetFresh,
-            compressed: stale ? prepared.keySetStaleCompressed : prepared.keySetFreshCompressed)
+        return .ok(prepared.set(stale: stale))
     }
 
     private func listTenants(peer: PeerCredentials?) -> Reply {
@@ -220,7 +221,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         let wallNow = Int64(Date().timeIntervalSince1970)
         for tenant in engine.config.tenants where Self.mayRead(tenant, peer: peer) {
             guard request.tenant.isEmpty || request.tenant == tenant.id else { continue }
-            for entry in engine.tenant(tenant.id)?.providers ?? [] {
+            for entry in engine.registry.tenant(tenant.id)?.providers ?? [] {
                 response.providers.append(Self.message(entry.status(wallNow: wallNow)))
             }
         }
@@ -249,7 +250,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
             }
             var response = Jwksd_V1_RefreshResponse()
             let wallNow = Int64(Date().timeIntervalSince1970)
-            for entry in engine.tenant(request.tenant)?.providers ?? []
+            for entry in engine.registry.tenant(request.tenant)?.providers ?? []
             where request.provider.isEmpty || entry.key.provider == request.provider {
                 response.providers.append(Self.message(entry.status(wallNow: wallNow)))
             }
@@ -266,7 +267,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         var providers = Set<String>()
         for text in request.providers {
             let (tenant, provider) = try RequestGrammar.selector(text)
-            guard let entry = readIndex.tenant(tenant), Self.mayRead(entry.config, peer: peer) else {
+            guard let entry = engine.registry.tenant(tenant), Self.mayRead(entry.config, peer: peer) else {
                 throw StatusMapping.unknownTenant(tenant)
             }
             guard entry.provider(provider) != nil else { throw StatusMapping.unknownProvider(provider, tenant: tenant) }
@@ -274,7 +275,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         }
         var tenants = Set<String>()
         for tenant in request.tenants {
-            guard let found = engine.tenant(tenant), Self.mayRead(found.config, peer: peer) else {
+            guard let found = engine.registry.tenant(tenant), Self.mayRead(found.config, peer: peer) else {
                 throw StatusMapping.unknownTenant(tenant)
             }
             tenants.insert(tenant)
@@ -302,7 +303,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
                 for tenant in selection.tenants {
                     // A tenant removed by the reload is simply gone (its providers' REMOVED events were sent); one
                     // the peer may no longer read ends the call.
-                    guard let found = engine.tenant(tenant) else { continue }
+                    guard let found = engine.registry.tenant(tenant) else { continue }
                     if !Self.mayRead(found.config, peer: peer) {
                         return .failure(
                             ServerError(
@@ -319,7 +320,7 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
     }
 
     /// The `WatchEvent` for an engine event, or nil for events a Watch does not report.
-    static func watchEvent(_ event: EngineEvent, engine: JWKSEngine<C>) -> Jwksd_V1_WatchEvent? {
+    static func watchEvent(_ event: EngineEvent, engine: JWKSEngine) -> Jwksd_V1_WatchEvent? {
         var message = Jwksd_V1_WatchEvent()
         message.tenant = event.key.tenant
         message.provider = event.key.provider
@@ -375,12 +376,14 @@ public final class RequestDispatcher<C: Clock>: CallRouter, Sendable where C.Dur
         return tenant.allowedUIDs?.contains(peer.uid) == true || tenant.allowedGIDs?.contains(peer.gid) == true
     }
 
-    private func readableTenant(_ id: String, peer: PeerCredentials?, checkPermission: Bool = true) throws(ServerError)
-        -> ReadIndex.Tenant
-    {
+    private func readableTenant(
+        _ id: String, peer: PeerCredentials?, in registry: Registry? = nil, checkPermission: Bool = true
+    ) throws(ServerError) -> Registry.Tenant {
         // A tenant the peer may not read is answered exactly like one that does not exist, so a peer cannot
         // learn which tenants exist (PROTOCOL.md, "Access").
-        guard let tenant = readIndex.tenant(id), !checkPermission || Self.mayRead(tenant.config, peer: peer) else {
+        guard let tenant = (registry ?? engine.registry).tenant(id),
+            !checkPermission || Self.mayRead(tenant.config, peer: peer)
+        else {
             throw StatusMapping.unknownTenant(id)
         }
         return tenant

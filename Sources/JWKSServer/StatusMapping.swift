@@ -4,12 +4,10 @@ import JWKSWire
 
 /// The one place where engine outcomes become statuses.
 enum StatusMapping {
-    /// The error for a lookup that found nothing (`found` is handled by the caller).
-    static func error<Instant>(for outcome: LookupOutcome<Instant>, tenant: String, provider: String?) -> ServerError {
+    /// The error for a lookup that found nothing.
+    static func error(for failure: LookupFailure, tenant: String, provider: String?) -> ServerError {
         let scope = provider.map { "\(tenant)/\($0)" } ?? "tenant \(tenant)"
-        switch outcome {
-        case .found:
-            return ServerError(.internal, "a found key was reported as an error")
+        switch failure {
         case .unknownProvider(let tenant, let provider):
             if let provider { return unknownProvider(provider, tenant: tenant) }
             return unknownTenant(tenant)

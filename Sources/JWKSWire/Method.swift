@@ -17,9 +17,6 @@ public enum Method: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvert
     /// Readiness.
     case health = 8
 
-    /// Whether only `admin_uids` may call it.
-    public var isAdmin: Bool { self == .refresh || self == .reload }
-
     /// Whether the server answers with a stream of MESSAGE frames before the final RESPONSE.
     public var isServerStreaming: Bool { self == .watch }
 

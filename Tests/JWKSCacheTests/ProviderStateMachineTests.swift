@@ -38,10 +38,10 @@ struct ProviderStateMachineTests {
         guard case .loading = machine.state else { Issue.record("should be loading"); return }
         let action = machine.fetchSucceeded(
             TestKeySets.first, headers: headers, now: .zero, responseTime: wallNow, using: &generator)
-        guard case .publish(let record, let changed, let next) = action else {
+        guard case .publish(let record, let kind, let next) = action else {
             Issue.record("expected publish"); return
         }
-        #expect(changed)
+        #expect(kind == .document(changed: true))
         #expect(record.expiresAt == .seconds(600))
         #expect(record.staleUntil == .seconds(600 + 3_600))
         #expect(next == .seconds(570))
@@ -76,10 +76,10 @@ struct ProviderStateMachineTests {
         let action = machine.notModified(
             headers: CacheHeaders(cacheControl: "max-age=300"), now: .seconds(575), responseTime: wallNow,
             using: &generator)
-        guard case .publish(let record, let changed, let next) = action else {
+        guard case .publish(let record, let kind, let next) = action else {
             Issue.record("expected publish"); return
         }
-        #expect(!changed)
+        #expect(kind == .renewed)
         #expect(record.keySet == TestKeySets.first)
         #expect(record.fetchedAt == .zero)
         #expect(record.validatedAt == .seconds(575))
@@ -110,15 +110,15 @@ struct ProviderStateMachineTests {
         else {
             Issue.record("expected publish"); return
         }
-        #expect(!same)
+        #expect(same == .document(changed: false))
         _ = machine.refreshRequested(now: .seconds(2))
         guard
-            case .publish(let record, let changed, _) = machine.fetchSucceeded(
+            case .publish(let record, let kind, _) = machine.fetchSucceeded(
                 TestKeySets.second, headers: headers, now: .seconds(2), responseTime: wallNow, using: &generator)
         else {
             Issue.record("expected publish"); return
         }
-        #expect(changed)
+        #expect(kind == .document(changed: true))
         #expect(record.keySet.kids == ["b"])
     }
 

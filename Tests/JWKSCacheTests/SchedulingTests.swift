@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Scheduler, kid-miss rule, fetch limiter, manual clock")
 struct SchedulingTests {
-    typealias State = RefreshScheduler<ManualClock>.State
+    typealias State = RefreshScheduler.State
     let a = ProviderKey(tenant: "t", provider: "a")
     let b = ProviderKey(tenant: "t", provider: "b")
     let c = ProviderKey(tenant: "t", provider: "c")

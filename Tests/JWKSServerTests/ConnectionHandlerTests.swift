@@ -16,7 +16,9 @@ import Testing
 @Suite("Connection handler on an embedded channel", .serialized)
 struct ConnectionHandlerTests {
     /// An engine whose one provider reads a key file (no network), loaded before the test starts.
-    static func dispatcher(idleTimeout: String = "5m") async throws -> (RequestDispatcher<ManualClock>, URL) {
+    static func dispatcher(idleTimeout: String = "5m", compressMinBytes: Int = 1024) async throws -> (
+        RequestDispatcher, URL
+    ) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-embedded-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(try Fixture.bytes("google-jwks-v3-2026-08-20.json")).write(
@@ -24,7 +26,7 @@ struct ConnectionHandlerTests {
         let config = try ConfigLoader.load(
             text: """
                 version: 1
-                server: { idle_timeout: \(idleTimeout), max_calls_per_connection: 2 }
+                server: { idle_timeout: \(idleTimeout), max_calls_per_connection: 2, compress_min_bytes: \(compressMinBytes) }
                 tenants:
                   acme:
                     providers:
@@ -32,14 +34,14 @@ struct ConnectionHandlerTests {
                 """, baseDirectory: directory.path)
         let engine = JWKSEngine(
             config: config, clock: ManualClock(), transport: NoNetwork(),
-            prepare: PreparedReplies.preparer(compressMinBytes: 1024))
+            prepare: PreparedReplies.preparer(compressMinBytes: compressMinBytes))
         let events = engine.events()
         engine.start()
         for await event in events where event.kind != .fetchStarted { break }
         return (RequestDispatcher(engine: engine, settings: ServerSettings(config: config)), directory)
     }
 
-    static func channel(_ dispatcher: RequestDispatcher<ManualClock>) throws -> EmbeddedChannel {
+    static func channel(_ dispatcher: RequestDispatcher) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
             ConnectionHandler(
@@ -100,6 +102,25 @@ struct ConnectionHandlerTests {
         while let frame = try decoder.decode(buffer: &all) { frames.append(frame) }
         #expect(all.readableBytes == 0)
         return (buffers, frames)
+    }
+
+    @Test("10,000 GetKey hits that accept compression are answered compressed and compress nothing")
+    func compressedHitsCompressNothing() async throws {
+        let (dispatcher, directory) = try await Self.dispatcher(compressMinBytes: 256)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let channel = try Self.channel(dispatcher)
+        let set = try #require(dispatcher.engine.entry(tenant: "acme", provider: "disk")?.snapshot.record?.keySet)
+        let requests = try set.kids.map { try Self.getKey(tenant: "acme", kid: $0) }
+        let before = WireCompression.compressions
+        for call in 1...10_000 {
+            let frame = Frame.request(
+                .getKey, callID: UInt32(call), payload: requests[call % requests.count], flags: .acceptCompressed)
+            try channel.writeInbound(Self.bytes(frame))
+            let reply = try #require(try Self.drainOutbound(channel).frames.first)
+            #expect(reply.status == .ok && reply.flags.contains(.compressed))
+        }
+        #expect(WireCompression.compressions == before)
+        #expect(try channel.finish().isClean)
     }
 
     @Test("frames that arrive in one read are answered in order in one write; a large payload follows by itself")

@@ -10,9 +10,9 @@ import JWKSTestSupport
 final class ServerHarness: Sendable {
     let issuer: DevIssuer
     let clock = ManualClock()
-    let engine: JWKSEngine<ManualClock>
+    let engine: JWKSEngine
     let transport: AsyncHTTPClientTransport
-    let server: JWKSServer<ManualClock>
+    let server: JWKSServer
     let client: JWKSClient
     let directory: URL
     let socketPath: String

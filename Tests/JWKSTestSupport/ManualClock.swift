@@ -1,21 +1,11 @@
+public import JWKSCache
 import NIOConcurrencyHelpers
 
 /// A clock that moves only when told to: tests of TTLs, refresh timers, backoff and deadlines advance it
-/// instead of sleeping.
-public final class ManualClock: Clock, Sendable {
-    /// An instant: an offset from the clock's origin.
-    public struct Instant: InstantProtocol, CustomStringConvertible {
-        /// The offset from the origin.
-        public var offset: Duration
-
-        /// Creates an instant at an offset from the origin.
-        public init(offset: Duration) { self.offset = offset }
-
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-        public var description: String { "t+\(offset)" }
-    }
+/// instead of sleeping. It is the engine's clock in tests (``EngineClock``) and a Swift `Clock` too.
+public final class ManualClock: Clock, EngineClock, Sendable {
+    /// An instant: the engine's own instant type, an offset from the clock's origin.
+    public typealias Instant = EngineInstant
 
     private struct Sleeper {
         var deadline: Instant
@@ -74,6 +64,10 @@ public final class ManualClock: Clock, Sendable {
             }
             sleeper?.continuation.resume(throwing: CancellationError())
         }
+    }
+
+    public func sleep(until deadline: Instant) async throws {
+        try await sleep(until: deadline, tolerance: nil)
     }
 
     /// Moves time forward and wakes every sleeper whose deadline has come.

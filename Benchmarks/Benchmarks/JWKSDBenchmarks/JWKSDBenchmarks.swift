@@ -69,7 +69,7 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput]),
         closure: { benchmark in
             let loaded = Loaded.shared!
-            let prepare: SnapshotPreparer<ContinuousClock.Instant> = PreparedReplies.preparer(compressMinBytes: 1024)
+            let prepare: SnapshotPreparer = PreparedReplies.preparer(compressMinBytes: 1024)
             for _ in benchmark.scaledIterations {
                 blackHole(prepare(loaded.key, loaded.record))
             }
@@ -136,7 +136,7 @@ enum Fixtures {
 
     static let registryA = try! ConfigLoader.load(text: registry(providers: 10_000, changedEvery: nil))
     static let registryB = try! ConfigLoader.load(text: registry(providers: 10_000, changedEvery: 100))
-    static let reloadEngine = JWKSEngine(config: registryA, clock: ContinuousClock(), transport: Offline())
+    static let reloadEngine = JWKSEngine(config: registryA, clock: SystemClock(), transport: Offline())
     static let applied = Atomic<Int>(0)
 }
 
@@ -151,12 +151,12 @@ struct Offline: HTTPTransport {
 final class Loaded: Sendable {
     nonisolated(unsafe) static var shared: Loaded?
 
-    let dispatcher: RequestDispatcher<ContinuousClock>
+    let dispatcher: RequestDispatcher
     let key: ProviderKey
-    let record: KeySetRecord<ContinuousClock.Instant>
+    let record: KeySetRecord<EngineInstant>
 
     private init(
-        dispatcher: RequestDispatcher<ContinuousClock>, key: ProviderKey, record: KeySetRecord<ContinuousClock.Instant>
+        dispatcher: RequestDispatcher, key: ProviderKey, record: KeySetRecord<EngineInstant>
     ) {
         self.dispatcher = dispatcher
         self.key = key
@@ -174,7 +174,7 @@ final class Loaded: Sendable {
                       microsoft: { file: "\(Fixtures.microsoftPath)" }
                 """)
         let engine = JWKSEngine(
-            config: config, clock: ContinuousClock(), transport: Offline(),
+            config: config, clock: SystemClock(), transport: Offline(),
             prepare: PreparedReplies.preparer(compressMinBytes: 1024))
         let events = engine.events()
         engine.start()

@@ -15,7 +15,7 @@ final class ConnectionFuzz: Sendable {
     static let shared = ConnectionFuzz()
 
     let socketPath: String
-    let server: JWKSServer<ContinuousClock>
+    let server: JWKSServer
 
     private init() {
         let (engine, config) = FuzzEngine.make(

@@ -6,7 +6,7 @@ import JWKSServer
 /// The engine the server-side targets run against: two tenants (one readable by everyone, one only by uid
 /// 4242) whose provider is a key file in a temporary directory, loaded before the first input.
 enum FuzzEngine {
-    static func make(name: String, server: String) -> (JWKSEngine<ContinuousClock>, JWKSDConfig) {
+    static func make(name: String, server: String) -> (JWKSEngine, JWKSDConfig) {
         let directory = NSTemporaryDirectory() + "jwksd-fuzz-\(name)-\(getpid())"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try! FuzzKeys.document.write(toFile: directory + "/keys.json", atomically: true, encoding: .utf8)
@@ -24,7 +24,7 @@ enum FuzzEngine {
                       disk: { file: keys.json }
                 """, baseDirectory: directory)
         let engine = JWKSEngine(
-            config: config, clock: ContinuousClock(), transport: FuzzNoNetwork(),
+            config: config, clock: SystemClock(), transport: FuzzNoNetwork(),
             prepare: PreparedReplies.preparer(compressMinBytes: 256))
         engine.start()
         Thread.sleep(forTimeInterval: 0.2)  // the providers' first load

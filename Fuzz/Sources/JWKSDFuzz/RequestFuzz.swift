@@ -11,7 +11,7 @@ import NIOCore
 final class RequestFuzz: Sendable {
     static let shared = RequestFuzz()
 
-    let dispatcher: RequestDispatcher<ContinuousClock>
+    let dispatcher: RequestDispatcher
 
     private init() {
         let (engine, config) = FuzzEngine.make(name: "request", server: "{ socket: ./s.sock }")

@@ -37,7 +37,7 @@ final class SnapshotFuzz: Sendable {
         }
         FileManager.default.createFile(atPath: store.path(for: key), contents: Data(file))
         guard let entry = try? store.read(key) else { return }
-        let clock = ContinuousClock()
+        let clock = SystemClock()
         guard
             let record = try? store.record(
                 from: entry, provider: provider, clock: clock, wallNow: 1_795_953_600,

@@ -51,7 +51,7 @@ public final class EngineMetrics: Sendable {
 
     /// Sets every provider's gauges from its published snapshot and destroys the gauges of providers that
     /// are gone.
-    public func observe<C: Clock>(_ engine: JWKSEngine<C>) where C.Duration == Duration {
+    public func observe(_ engine: JWKSEngine) {
         let now = engine.clock.now
         let entries = engine.allEntries
         gauges.withLockedValue { gauges in

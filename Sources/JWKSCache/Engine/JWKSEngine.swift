@@ -2,46 +2,25 @@ import Atomics
 public import JWKSConfig
 import NIOConcurrencyHelpers
 
-/// The cache engine: one ``ProviderEntry`` per configured provider, a shared ``RefreshScheduler``, a global
-/// ``FetchLimiter``, and lookups by (tenant, provider, kid).
-public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
-    /// The providers of one tenant, in config order.
-    struct TenantEntries: Sendable {
-        var tenant: TenantConfig
-        var providers: [ProviderEntry<C>]
-        var byID: [String: ProviderEntry<C>]
-    }
-
-    /// The registry readers see: immutable, swapped atomically.
-    final class Registry: Sendable, AtomicReference {
-        let config: JWKSDConfig
-        let tenants: [String: TenantEntries]
-
-        init(config: JWKSDConfig, tenants: [String: TenantEntries]) {
-            self.config = config
-            self.tenants = tenants
-        }
-    }
-
+/// The cache engine: one ``ProviderEntry`` per configured provider in a ``Registry`` swapped atomically by
+/// reloads, a shared ``RefreshScheduler``, a global ``FetchLimiter``, and lookups by (tenant, provider, kid).
+/// What a lookup reads is one value: ``registry``, then the provider's ``ProviderEntry/snapshot``.
+public final class JWKSEngine: Sendable {
     /// The engine's clock.
-    public let clock: C
+    public let clock: any EngineClock
     /// The timer loop.
-    public let scheduler: RefreshScheduler<C>
+    public let scheduler: RefreshScheduler
     /// The cap on fetches in flight.
     public let limiter: FetchLimiter
     /// Refresh counters, fetch durations and per-provider gauges.
     public let metrics: EngineMetrics
-    /// The registry for the hot read path (not generic; swapped with every registry change).
-    public let readIndex: ReadIndex
-    private let ticks: @Sendable (C.Instant) -> Int64
-    private let registry: ManagedAtomic<Registry>
+    private let current: ManagedAtomic<Registry>
     private let hub = EventHub()
     private let fetcher: HTTPFetcher
     private let makeGenerator: @Sendable () -> any RandomNumberGenerator & Sendable
-    private let prepare: SnapshotPreparer<C.Instant>?
+    private let prepare: SnapshotPreparer?
     /// Where refresh fetches and their publication run (the global executor when nil).
     private let refreshExecutor: (any TaskExecutor)?
-    private let generationCounter = ManagedAtomic<UInt64>(1)
     private let applying = NIOLockedValueBox(())
 
     /// Builds the engine for a configuration; nothing is fetched until ``start()``.
@@ -58,67 +37,51 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - refreshExecutor: where refresh fetches and their publication run (the daemon's lower-priority
     ///     background threads); the global executor when nil.
     public init(
-        config: JWKSDConfig, clock: C, transport: any HTTPTransport, userAgent: String = JWKSDVersion.userAgent,
-        resolver: any HostResolver = SystemHostResolver(),
+        config: JWKSDConfig, clock: any EngineClock, transport: any HTTPTransport,
+        userAgent: String = JWKSDVersion.userAgent, resolver: any HostResolver = SystemHostResolver(),
         makeGenerator: @escaping @Sendable () -> any RandomNumberGenerator & Sendable = {
             SystemRandomNumberGenerator()
         },
-        prepare: SnapshotPreparer<C.Instant>? = nil,
-        restored: [ProviderKey: KeySetRecord<C.Instant>] = [:],
+        prepare: SnapshotPreparer? = nil,
+        restored: [ProviderKey: KeySetRecord<EngineInstant>] = [:],
         metrics: EngineMetrics = EngineMetrics(),
         refreshExecutor: (any TaskExecutor)? = nil
     ) {
         self.clock = clock
         self.refreshExecutor = refreshExecutor
         self.metrics = metrics
-        let epoch = clock.now
-        let ticks: @Sendable (C.Instant) -> Int64 = { instant in
-            let (seconds, attoseconds) = epoch.duration(to: instant).components
-            return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
-        }
-        self.ticks = ticks
-        self.readIndex = ReadIndex(now: { ticks(clock.now) })
         self.limiter = FetchLimiter(limit: config.server.maxConcurrentFetches)
         self.fetcher = HTTPFetcher(transport: transport, userAgent: userAgent, resolver: resolver)
         self.makeGenerator = makeGenerator
         self.prepare = prepare
-        let routing = ManagedAtomic(Registry(config: JWKSDConfig(), tenants: [:]))
-        self.registry = routing
+        let current = ManagedAtomic(Registry(config: JWKSDConfig(), generation: 0, tenants: [:]))
+        self.current = current
         self.scheduler = RefreshScheduler(clock: clock) { key in
-            routing.load(ordering: .acquiring).tenants[key.tenant]?.byID[key.provider]?.timerFired()
+            current.load(ordering: .acquiring).entry(tenant: key.tenant, provider: key.provider)?.timerFired()
         }
-        var tenants: [String: TenantEntries] = [:]
+        var tenants: [String: Registry.Tenant] = [:]
         for tenant in config.tenants {
-            var entries = TenantEntries(tenant: tenant, providers: [], byID: [:])
-            for provider in tenant.providers {
-                let entry = makeEntry(
+            let entries = tenant.providers.map { provider in
+                makeEntry(
                     tenant: tenant.id, provider: provider, config: config,
                     restoring: restored[ProviderKey(tenant: tenant.id, provider: provider.id)])
-                entries.providers.append(entry)
-                entries.byID[provider.id] = entry
             }
-            tenants[tenant.id] = entries
+            tenants[tenant.id] = Registry.Tenant(config: tenant, providers: entries)
         }
-        registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
-        publishReadIndex(tenants)
-    }
-
-    private func publishReadIndex(_ tenants: [String: TenantEntries]) {
-        readIndex.publish(
-            tenants.mapValues { ReadIndex.Tenant(config: $0.tenant, providers: $0.providers.map(\.reader)) })
+        current.store(Registry(config: config, generation: 1, tenants: tenants), ordering: .releasing)
     }
 
     private func makeEntry(
-        tenant: String, provider: ProviderConfig, config: JWKSDConfig, restoring record: KeySetRecord<C.Instant>?
-    ) -> ProviderEntry<C> {
+        tenant: String, provider: ProviderConfig, config: JWKSDConfig, restoring record: KeySetRecord<EngineInstant>?
+    ) -> ProviderEntry {
         let factory = KeySourceFactory(fetcher: fetcher, resolvePath: { config.resolve($0) })
         let hub = self.hub
         let metrics = self.metrics
         return ProviderEntry(
             key: ProviderKey(tenant: tenant, provider: provider.id), config: provider,
             source: factory.makeSource(for: provider), clock: clock, limiter: limiter, scheduler: scheduler,
-            generator: makeGenerator(), prepare: prepare, restoring: record, ticks: ticks,
-            readGeneration: readIndex.generation, executor: refreshExecutor, registryProviders: config.providerCount,
+            generator: makeGenerator(), prepare: prepare, restoring: record, executor: refreshExecutor,
+            registryProviders: config.providerCount,
             emit: { event in
                 metrics.record(event)
                 hub.emit(event)
@@ -150,22 +113,22 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     @discardableResult
     public func apply(_ config: JWKSDConfig) -> ReloadSummary {
         applying.withLockedValue { _ in
-            let old = registry.load(ordering: .acquiring)
+            let old = current.load(ordering: .acquiring)
             if old.config == config {
                 // Nothing changed (a watcher and an RPC reloading the same file): keep the generation.
                 return ReloadSummary(
-                    generation: generation, added: 0, removed: 0, changed: 0, unchanged: config.providerCount)
+                    generation: old.generation, added: 0, removed: 0, changed: 0, unchanged: config.providerCount)
             }
-            var summary = ReloadSummary(generation: 0, added: 0, removed: 0, changed: 0, unchanged: 0)
-            var tenants: [String: TenantEntries] = [:]
-            var started: [ProviderEntry<C>] = []
-            var replaced: [ProviderEntry<C>] = []
+            var summary = ReloadSummary(generation: old.generation + 1, added: 0, removed: 0, changed: 0, unchanged: 0)
+            var tenants: [String: Registry.Tenant] = [:]
+            var started: [ProviderEntry] = []
+            var replaced: [ProviderEntry] = []
             var kept = Set<ProviderKey>()
             for tenant in config.tenants {
-                var entries = TenantEntries(tenant: tenant, providers: [], byID: [:])
+                var entries: [ProviderEntry] = []
                 for provider in tenant.providers {
-                    let entry: ProviderEntry<C>
-                    if let existing = old.tenants[tenant.id]?.byID[provider.id] {
+                    let entry: ProviderEntry
+                    if let existing = old.entry(tenant: tenant.id, provider: provider.id) {
                         kept.insert(existing.key)
                         if existing.config == provider {
                             entry = existing
@@ -182,29 +145,30 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
                         started.append(entry)
                         summary.added += 1
                     }
-                    entries.providers.append(entry)
-                    entries.byID[provider.id] = entry
+                    entries.append(entry)
                 }
-                tenants[tenant.id] = entries
+                tenants[tenant.id] = Registry.Tenant(config: tenant, providers: entries)
             }
-            let removed = old.tenants.values.flatMap(\.providers).filter { !kept.contains($0.key) }
+            let removed = old.allEntries.filter { !kept.contains($0.key) }
             summary.removed = removed.count
-            registry.store(Registry(config: config, tenants: tenants), ordering: .releasing)
-            publishReadIndex(tenants)
+            current.store(
+                Registry(config: config, generation: summary.generation, tenants: tenants), ordering: .releasing)
             for entry in replaced { entry.remove(announce: false) }
             for entry in removed { entry.remove() }
             for entry in started { entry.start() }
-            summary.generation = generationCounter.wrappingIncrementThenLoad(ordering: .relaxed)
             hub.announceRegistryChange(generation: summary.generation)
             return summary
         }
     }
 
+    /// The registry in force: one atomic load. Everything a reader needs is in it (or in a provider's snapshot).
+    public var registry: Registry { current.load(ordering: .acquiring) }
+
     /// The config generation in force: 1 at start, one more per applied reload.
-    public var generation: UInt64 { generationCounter.load(ordering: .relaxed) }
+    public var generation: UInt64 { registry.generation }
 
     /// The configuration in force.
-    public var config: JWKSDConfig { registry.load(ordering: .acquiring).config }
+    public var config: JWKSDConfig { registry.config }
 
     /// Starts every provider's first load (through the fetch limiter).
     public func start() {
@@ -217,19 +181,11 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Every provider, tenants and providers in config order.
-    public var allEntries: [ProviderEntry<C>] {
-        let registry = self.registry.load(ordering: .acquiring)
-        return registry.config.tenants.flatMap { registry.tenants[$0.id]?.providers ?? [] }
-    }
+    public var allEntries: [ProviderEntry] { registry.allEntries }
 
     /// One provider's driver.
-    public func entry(tenant: String, provider: String) -> ProviderEntry<C>? {
-        registry.load(ordering: .acquiring).tenants[tenant]?.byID[provider]
-    }
-
-    /// A tenant's configuration and providers in config order.
-    public func tenant(_ id: String) -> (config: TenantConfig, providers: [ProviderEntry<C>])? {
-        registry.load(ordering: .acquiring).tenants[id].map { ($0.tenant, $0.providers) }
+    public func entry(tenant: String, provider: String) -> ProviderEntry? {
+        registry.entry(tenant: tenant, provider: provider)
     }
 
     /// Looks up keys by kid in one provider, or (with `provider` nil) in the tenant's providers in config order.
@@ -240,15 +196,15 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     ///   - alg: an optional algorithm filter.
     ///   - deadline: how long the caller may wait for a fetch.
     /// - Returns: the keys, or why there are none.
-    public func lookup(tenant: String, provider: String?, kid: String, alg: String?, deadline: C.Instant) async
-        -> LookupOutcome<C.Instant>
+    public func lookup(tenant: String, provider: String?, kid: String, alg: String?, deadline: EngineInstant) async
+        -> LookupOutcome
     {
-        guard let entries = registry.load(ordering: .acquiring).tenants[tenant] else {
-            return .unknownProvider(tenant: tenant, provider: provider)
+        guard let entries = registry.tenant(tenant) else {
+            return .failed(.unknownProvider(tenant: tenant, provider: provider))
         }
         if let provider {
-            guard let entry = entries.byID[provider] else {
-                return .unknownProvider(tenant: tenant, provider: provider)
+            guard let entry = entries.provider(provider) else {
+                return .failed(.unknownProvider(tenant: tenant, provider: provider))
             }
             return await entry.lookup(kid: kid, alg: alg, deadline: deadline)
         }
@@ -257,11 +213,11 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
             let snapshot = entry.snapshot
             if let keys = snapshot.keys(kid: kid, alg: alg, at: now), !keys.isEmpty { return .found(keys, snapshot) }
         }
-        let outcomes = await withTaskGroup(of: (Int, LookupOutcome<C.Instant>).self) { group in
+        let outcomes = await withTaskGroup(of: (Int, LookupOutcome).self) { group in
             for (index, entry) in entries.providers.enumerated() {
                 group.addTask { (index, await entry.lookup(kid: kid, alg: alg, deadline: deadline)) }
             }
-            var outcomes: [(Int, LookupOutcome<C.Instant>)] = []
+            var outcomes: [(Int, LookupOutcome)] = []
             for await outcome in group { outcomes.append(outcome) }
             return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
         }
@@ -269,25 +225,31 @@ public final class JWKSEngine<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// The tenant-wide answer: the first provider (config order) that found the kid; otherwise a deadline,
-    /// then "not found" if any provider could answer, else the first provider's unavailability.
-    static func combine(_ outcomes: [LookupOutcome<C.Instant>], kid: String) -> LookupOutcome<C.Instant> {
-        for outcome in outcomes { if case .found = outcome { return outcome } }
-        if outcomes.contains(where: { if case .deadlineExceeded = $0 { true } else { false } }) {
-            return .deadlineExceeded
+    /// then "not found" if any provider could answer, else the first provider's failure.
+    static func combine(_ outcomes: [LookupOutcome], kid: String) -> LookupOutcome {
+        var failures: [LookupFailure] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .found: return outcome
+            case .failed(let failure): failures.append(failure)
+            }
         }
-        if outcomes.contains(where: { if case .kidNotFound = $0 { true } else { false } }) {
-            return .kidNotFound(kid: kid)
+        if failures.contains(where: { if case .deadlineExceeded = $0 { true } else { false } }) {
+            return .failed(.deadlineExceeded)
         }
-        return outcomes.first ?? .kidNotFound(kid: kid)
+        if failures.contains(where: { if case .kidNotFound = $0 { true } else { false } }) {
+            return .failed(.kidNotFound(kid: kid))
+        }
+        return .failed(failures.first ?? .kidNotFound(kid: kid))
     }
 
     /// Refreshes one provider or all of a tenant's now, waiting up to `deadline`.
     /// - Returns: `nil` for an unknown tenant or provider, else whether every fetch completed in time.
-    public func refresh(tenant: String, provider: String?, deadline: C.Instant) async -> Bool? {
-        guard let entries = registry.load(ordering: .acquiring).tenants[tenant] else { return nil }
-        let targets: [ProviderEntry<C>]
+    public func refresh(tenant: String, provider: String?, deadline: EngineInstant) async -> Bool? {
+        guard let entries = registry.tenant(tenant) else { return nil }
+        let targets: [ProviderEntry]
         if let provider {
-            guard let entry = entries.byID[provider] else { return nil }
+            guard let entry = entries.provider(provider) else { return nil }
             targets = [entry]
         } else {
             targets = entries.providers

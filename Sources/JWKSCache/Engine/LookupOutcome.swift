@@ -1,9 +1,15 @@
 public import JWKS
 
 /// The answer to a key lookup by (tenant, provider, kid).
-public enum LookupOutcome<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+public enum LookupOutcome: Sendable {
     /// The keys with that kid (narrowed by alg) and the snapshot they came from (for freshness and provider).
-    case found([JWK], ProviderSnapshot<Instant>)
+    case found([JWK], ProviderSnapshot)
+    /// Why there are no keys to answer with.
+    case failed(LookupFailure)
+}
+
+/// Why a lookup found no keys.
+public enum LookupFailure: Error, Sendable {
     /// The tenant or provider is not configured.
     case unknownProvider(tenant: String, provider: String?)
     /// The kid is not in the set, after the kid-miss rule (a refetch, or the cooldown).

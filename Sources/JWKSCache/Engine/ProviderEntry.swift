@@ -7,21 +7,21 @@ import NIOConcurrencyHelpers
 /// returned actions after unlocking (fetch, publish, schedule), and answers lookups from an atomically
 /// published ``ProviderSnapshot``. Fetches are single-flight: the first load, scheduled refreshes, admin
 /// refreshes and kid-miss refetches share one.
-public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duration {
-    public typealias Instant = C.Instant
-
-    private struct Waiter {
-        var generation: UInt64
-        var continuation: CheckedContinuation<Void, Never>
-    }
+///
+/// A completed fetch is applied in three steps: the state machine's transition under the lock; the new
+/// snapshot's replies prepared outside it (parsing and encoding a large set takes a fraction of a millisecond);
+/// then the snapshot stored and the waiting lookups woken. Fetches are single-flight, so completions are never
+/// concurrent and publications stay in order.
+public final class ProviderEntry: Sendable {
+    public typealias Instant = EngineInstant
 
     private struct DriverState {
         var machine: ProviderStateMachine<Instant>
         var generator: any RandomNumberGenerator & Sendable
         var kidMiss: KidMissState<Instant>
+        /// Fetches whose outcome is published; a lookup waits for this to move past the value it saw.
         var completedFetches: UInt64 = 0
-        var published: UInt64 = 0
-        var waiters: [UInt64: Waiter] = [:]
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var cancelledWaiters: Set<UInt64> = []
         var nextWaiterID: UInt64 = 0
     }
@@ -32,16 +32,13 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     public let config: ProviderConfig
     /// Where its keys come from.
     public let source: any KeySource
-    private let clock: C
+    private let clock: any EngineClock
     private let limiter: FetchLimiter
-    private let scheduler: RefreshScheduler<C>
+    private let scheduler: RefreshScheduler
     private let emit: @Sendable (EngineEvent) -> Void
-    private let prepare: SnapshotPreparer<Instant>?
+    private let prepare: SnapshotPreparer?
     private let state: NIOLockedValueBox<DriverState>
-    private let current: ManagedAtomic<ProviderSnapshot<Instant>>
-    /// The provider on the non-generic read path (published together with ``snapshot``).
-    public let reader: ReadProvider
-    private let ticks: @Sendable (Instant) -> Int64
+    private let current: ManagedAtomic<ProviderSnapshot>
     /// Where fetches and their publication run (the global executor when nil).
     private let executor: (any TaskExecutor)?
 
@@ -54,21 +51,18 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - limiter: the global cap on fetches in flight.
     ///   - scheduler: the shared timer loop.
     ///   - generator: randomness for jitter and backoff.
-    ///   - prepare: builds the snapshot's attachment (encoded replies) at publication time.
+    ///   - prepare: builds the replies of each published set (the socket server's encoding).
     ///   - record: keys to start with (a reload that changed only the policy, or a warm restart); the
     ///     refresh is planned from them with this provider's policy.
-    ///   - ticks: converts the clock's instants to the read path's ticks (``ReadIndex/nowTicks()``).
-    ///   - readGeneration: the read index's generation, advanced after each of this provider's snapshots.
     ///   - executor: where fetches and their publication run (the global executor when nil).
     ///   - registryProviders: how many providers the registry has: this provider's absent-kid memory is its share
     ///     of what the registry may hold (100,000 kids and 8 MiB across all providers, 1,000 and 64 KiB at most
     ///     each).
     ///   - emit: receives every event.
     public init(
-        key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: C, limiter: FetchLimiter,
-        scheduler: RefreshScheduler<C>, generator: any RandomNumberGenerator & Sendable,
-        prepare: SnapshotPreparer<Instant>? = nil, restoring record: KeySetRecord<Instant>? = nil,
-        ticks: @escaping @Sendable (Instant) -> Int64, readGeneration: ReadGeneration = ReadGeneration(),
+        key: ProviderKey, config: ProviderConfig, source: any KeySource, clock: any EngineClock,
+        limiter: FetchLimiter, scheduler: RefreshScheduler, generator: any RandomNumberGenerator & Sendable,
+        prepare: SnapshotPreparer? = nil, restoring record: KeySetRecord<Instant>? = nil,
         executor: (any TaskExecutor)? = nil, registryProviders: Int = 1,
         emit: @escaping @Sendable (EngineEvent) -> Void
     ) {
@@ -87,31 +81,15 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         self.state = NIOLockedValueBox(
             DriverState(
                 machine: machine, generator: generator, kidMiss: KidMissState(limits: .share(of: registryProviders))))
-        let attachment = record.flatMap { prepare?(key, $0) }
         self.current = ManagedAtomic(
             ProviderSnapshot(
-                key: key, record: record, lastError: nil, consecutiveFailures: 0, generation: 0,
-                attachment: attachment))
-        self.ticks = ticks
-        self.reader = ReadProvider(
-            key: key, snapshot: Self.readSnapshot(record, attachment: attachment, ticks: ticks),
-            generation: readGeneration)
-    }
-
-    private static func readSnapshot(
-        _ record: KeySetRecord<Instant>?, attachment: (any AnyObject & Sendable)?,
-        ticks: @Sendable (Instant) -> Int64
-    ) -> ReadSnapshot {
-        guard let record else { return .empty }
-        return ReadSnapshot(
-            attachment: attachment, hasKeys: true, freshUntil: ticks(record.expiresAt),
-            staleUntil: ticks(record.staleUntil))
+                key: key, record: record, lastError: nil, prepared: record.flatMap { record in prepare?(key, record) }))
     }
 
     // MARK: - Reading
 
     /// The published snapshot: one atomic load, no lock, no waiting.
-    public var snapshot: ProviderSnapshot<Instant> { current.load(ordering: .acquiring) }
+    public var snapshot: ProviderSnapshot { current.load(ordering: .acquiring) }
 
     /// Looks a kid up, applying the kid-miss rule when the published set does not have it.
     /// - Parameters:
@@ -119,7 +97,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
     ///   - alg: an optional algorithm filter.
     ///   - deadline: the caller waits for a fetch no longer than this.
     /// - Returns: the keys, or why there are none.
-    public func lookup(kid: String, alg: String?, deadline: Instant) async -> LookupOutcome<Instant> {
+    public func lookup(kid: String, alg: String?, deadline: Instant) async -> LookupOutcome {
         let snapshot = self.snapshot
         if let keys = snapshot.keys(kid: kid, alg: alg, at: clock.now), !keys.isEmpty {
             return .found(keys, snapshot)
@@ -147,11 +125,11 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         }
         perform(action)
         if decision != .notFound {
-            guard await waitForFetch(after: generation, deadline: deadline) else { return .deadlineExceeded }
+            guard await waitForFetch(after: generation, deadline: deadline) else { return .failed(.deadlineExceeded) }
         }
         let after = self.snapshot
         guard let keys = after.keys(kid: kid, alg: alg, at: clock.now) else {
-            return .unavailable(key, after.lastError)
+            return .failed(.unavailable(key, after.lastError))
         }
         if !keys.isEmpty { return .found(keys, after) }
         if decision != .notFound {
@@ -159,7 +137,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                 $0.kidMiss.confirmAbsent(kid: kid, now: clock.now, cooldown: config.policy.kidMissCooldown)
             }
         }
-        return .kidNotFound(kid: kid)
+        return .failed(.kidNotFound(kid: kid))
     }
 
     /// The provider's status for operators.
@@ -248,15 +226,17 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             }
         case .schedule(let instant):
             scheduler.schedule(key, at: instant)
-        case .publish(let record, let changed, let next):
+        case .publish(let record, let kind, let next):
             scheduler.schedule(key, at: next)
-            emit(
-                EngineEvent(
-                    key: key,
-                    kind: changed || record.fetchedAt == record.validatedAt
-                        ? .published(
-                            changed: changed, keys: record.keySet.keys.count, dropped: record.keySet.dropped.count)
-                        : .notModified, duration: fetchDuration))
+            let eventKind: EngineEvent.Kind
+            switch kind {
+            case .document(let changed):
+                eventKind = .published(
+                    changed: changed, keys: record.keySet.keys.count, dropped: record.keySet.dropped.count)
+            case .renewed:
+                eventKind = .notModified
+            }
+            emit(EngineEvent(key: key, kind: eventKind, duration: fetchDuration))
         case .keepServing(let failure, let retryAt):
             scheduler.schedule(key, at: retryAt)
             emit(EngineEvent(key: key, kind: .failed(failure, keptKeys: true), duration: fetchDuration))
@@ -269,12 +249,13 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         }
     }
 
-    /// Applies a fetch result, publishes, then wakes the lookups that waited for it.
+    /// Applies a fetch result: the state machine's transition under the lock, the new snapshot's replies
+    /// prepared outside it, then the snapshot published and the lookups that waited for this fetch woken.
     private func complete(_ result: SourceResult, duration: Duration) {
         let now = clock.now
         let options = JWKValidationOptions(minimumRSABits: config.policy.minRSABits)
-        // A new document is parsed and its keys checked before the lock is taken (a large set takes a
-        // fraction of a millisecond); a document that does not parse is a failed fetch.
+        // A new document is parsed and its keys checked before the lock is taken; a document that does not
+        // parse is a failed fetch.
         let outcome: ParsedResult
         switch result {
         case .document(let body, let headers, let responseTime):
@@ -292,7 +273,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         case .failed(let failure):
             outcome = .failed(failure)
         }
-        let (action, waiters) = state.withLockedValue { state -> (ProviderStateMachine<Instant>.Action, [Waiter]) in
+        let (action, record, lastError) = state.withLockedValue { state in
             let action: ProviderStateMachine<Instant>.Action
             switch outcome {
             case .keys(let keySet, let headers, let responseTime):
@@ -304,14 +285,16 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
             case .failed(let failure):
                 action = state.machine.fetchFailed(failure, now: now, using: &state.generator)
             }
+            return (action, state.machine.record, state.machine.lastError)
+        }
+        publish(record: record, lastError: lastError)
+        let waiters = state.withLockedValue { state in
             state.completedFetches += 1
-            publishLocked(&state)
-            let waiters = Array(state.waiters.values)
-            state.waiters.removeAll()
-            return (action, waiters)
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
         }
         perform(action, fetchDuration: duration)
-        for waiter in waiters { waiter.continuation.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// A fetch's result with a new document already parsed.
@@ -321,29 +304,19 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         case failed(FetchFailure)
     }
 
-    /// Builds and swaps in a new snapshot from the machine (called with the lock held, so publications
-    /// are ordered).
-    private func publishLocked(_ state: inout DriverState) {
-        state.published += 1
-        let machine = state.machine
-        let record = machine.record
+    /// Builds and stores the snapshot for the machine's record and last error. The replies are prepared again
+    /// only when the record changed (new keys or new freshness); a failure that leaves the keys as they were
+    /// keeps the replies it had. Called only from ``complete(_:duration:)``, never concurrently.
+    private func publish(record: KeySetRecord<Instant>?, lastError: FetchFailure?) {
         let previous = current.load(ordering: .relaxed)
-        let recordChanged = previous.record != record
-        let attachment: (any AnyObject & Sendable)?
-        if let prepare {
-            // Re-encode only when the keys or their instants changed; an error-only update keeps the replies.
-            attachment = !recordChanged && previous.attachment != nil ? previous.attachment : prepare(key, record)
+        let prepared: PreparedKeySet?
+        if let record, let prepare {
+            prepared = previous.record == record ? previous.prepared : prepare(key, record)
         } else {
-            attachment = nil
+            prepared = nil
         }
         current.store(
-            ProviderSnapshot(
-                key: key, record: record, lastError: machine.lastError,
-                consecutiveFailures: machine.failures, generation: state.published, attachment: attachment),
-            ordering: .releasing)
-        if recordChanged || previous.attachment !== attachment {
-            reader.publish(Self.readSnapshot(record, attachment: attachment, ticks: ticks))
-        }
+            ProviderSnapshot(key: key, record: record, lastError: lastError, prepared: prepared), ordering: .releasing)
     }
 
     /// Waits until a fetch completes after `generation`, or until `deadline`.
@@ -353,7 +326,7 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask { await self.fetchCompletion(after: generation) }
             group.addTask {
-                try? await clock.sleep(until: deadline, tolerance: nil)
+                try? await clock.sleep(until: deadline)
                 return false
             }
             let first = await group.next() ?? false
@@ -373,20 +346,20 @@ public final class ProviderEntry<C: Clock>: Sendable where C.Duration == Duratio
                     if state.completedFetches != generation || state.cancelledWaiters.remove(id) != nil {
                         return true
                     }
-                    state.waiters[id] = Waiter(generation: generation, continuation: continuation)
+                    state.waiters[id] = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLockedValue { state -> Waiter? in
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
                 guard let waiter = state.waiters.removeValue(forKey: id) else {
                     state.cancelledWaiters.insert(id)
                     return nil
                 }
                 return waiter
             }
-            waiter?.continuation.resume()
+            waiter?.resume()
         }
         return !Task.isCancelled
     }

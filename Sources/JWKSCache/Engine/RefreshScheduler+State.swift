@@ -2,12 +2,12 @@ extension RefreshScheduler {
     /// The scheduler's bookkeeping as a pure value: one deadline per provider, and a min-heap to find the
     /// earliest. Rescheduling leaves stale heap entries behind; they are skipped when popped.
     struct State: Sendable {
-        private(set) var deadlines: [ProviderKey: C.Instant] = [:]
-        private var heap: [(instant: C.Instant, key: ProviderKey)] = []
+        private(set) var deadlines: [ProviderKey: EngineInstant] = [:]
+        private var heap: [(instant: EngineInstant, key: ProviderKey)] = []
 
         /// Sets (or moves) a provider's deadline.
         /// - Returns: `true` when this is now the earliest deadline (the loop must wake to re-plan).
-        mutating func schedule(_ key: ProviderKey, at instant: C.Instant) -> Bool {
+        mutating func schedule(_ key: ProviderKey, at instant: EngineInstant) -> Bool {
             let earliest = nextDeadline
             deadlines[key] = instant
             push((instant, key))
@@ -20,7 +20,7 @@ extension RefreshScheduler {
         }
 
         /// The earliest live deadline.
-        var nextDeadline: C.Instant? {
+        var nextDeadline: EngineInstant? {
             mutating get {
                 dropStale()
                 return heap.first?.instant
@@ -28,7 +28,7 @@ extension RefreshScheduler {
         }
 
         /// Removes and returns the providers due at `now`, earliest first.
-        mutating func popDue(now: C.Instant) -> [ProviderKey] {
+        mutating func popDue(now: EngineInstant) -> [ProviderKey] {
             var due: [ProviderKey] = []
             while true {
                 dropStale()
@@ -43,7 +43,7 @@ extension RefreshScheduler {
             while let top = heap.first, deadlines[top.key] != top.instant { popTop() }
         }
 
-        private mutating func push(_ element: (instant: C.Instant, key: ProviderKey)) {
+        private mutating func push(_ element: (instant: EngineInstant, key: ProviderKey)) {
             heap.append(element)
             var child = heap.count - 1
             while child > 0 {

@@ -2,14 +2,14 @@ import NIOConcurrencyHelpers
 
 /// One timer loop for every provider: sleeps on the injected clock until the earliest deadline, then hands
 /// each due provider to `onDue`. Refreshes happen without any lookup traffic.
-public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Duration {
+public final class RefreshScheduler: Sendable {
     private struct Shared {
         var state = State()
         var wake: CheckedContinuation<Void, Never>?
         var pendingWake = false
     }
 
-    private let clock: C
+    private let clock: any EngineClock
     private let shared = NIOLockedValueBox(Shared())
     private let onDue: @Sendable (ProviderKey) -> Void
 
@@ -17,13 +17,13 @@ public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Dura
     /// - Parameters:
     ///   - clock: the clock to sleep on.
     ///   - onDue: called (on the scheduler's task) for each provider whose deadline has come.
-    public init(clock: C, onDue: @escaping @Sendable (ProviderKey) -> Void) {
+    public init(clock: any EngineClock, onDue: @escaping @Sendable (ProviderKey) -> Void) {
         self.clock = clock
         self.onDue = onDue
     }
 
     /// Sets a provider's next deadline, replacing any earlier one.
-    public func schedule(_ key: ProviderKey, at instant: C.Instant) {
+    public func schedule(_ key: ProviderKey, at instant: EngineInstant) {
         let wake = shared.withLockedValue { shared -> CheckedContinuation<Void, Never>? in
             guard shared.state.schedule(key, at: instant) else { return nil }
             return Self.takeWake(&shared)
@@ -37,7 +37,7 @@ public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Dura
     }
 
     /// The provider's pending deadline, if any.
-    public func deadline(of key: ProviderKey) -> C.Instant? {
+    public func deadline(of key: ProviderKey) -> EngineInstant? {
         shared.withLockedValue { $0.state.deadlines[key] }
     }
 
@@ -55,11 +55,11 @@ public final class RefreshScheduler<C: Clock>: Sendable where C.Duration == Dura
         }
     }
 
-    private func sleep(until deadline: C.Instant?) async {
+    private func sleep(until deadline: EngineInstant?) async {
         let clock = self.clock
         await withTaskGroup(of: Void.self) { group in
             if let deadline {
-                group.addTask { try? await clock.sleep(until: deadline, tolerance: nil) }
+                group.addTask { try? await clock.sleep(until: deadline) }
             }
             group.addTask { await self.waitForWake() }
             await group.next()

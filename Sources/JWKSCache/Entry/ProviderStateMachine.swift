@@ -47,6 +47,14 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
         public var nextAttempt: Instant
     }
 
+    /// What a publication carries.
+    public enum Publication: Sendable, Equatable {
+        /// A document was downloaded (HTTP 200, a changed file); `changed` when it differs from the last one.
+        case document(changed: Bool)
+        /// The keys were confirmed unchanged (HTTP 304, an unchanged file): only their freshness moved.
+        case renewed
+    }
+
     /// What the driver must do after an event.
     public enum Action: Sendable, Equatable {
         /// Nothing (for example, a fetch is already in flight and the caller joins it).
@@ -55,8 +63,8 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case fetch(Validators)
         /// Arm the provider's timer for this instant; nothing else changed.
         case schedule(Instant)
-        /// Publish these keys (`changed` when the document differs from the last one) and arm the timer.
-        case publish(KeySetRecord<Instant>, changed: Bool, next: Instant)
+        /// Publish these keys and arm the timer; `kind` says whether a document arrived or freshness was renewed.
+        case publish(KeySetRecord<Instant>, kind: Publication, next: Instant)
         /// The refresh failed; keep serving the current keys and retry at `retryAt`.
         case keepServing(FetchFailure, retryAt: Instant)
         /// There are no usable keys (never loaded, or dropped past the stale limit): publish the failure, retry at `retryAt`.
@@ -155,7 +163,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
             fetchedAtWall: responseTime, validatedAtWall: responseTime)
         let next = now.advanced(by: Backoff.refreshDelay(ttl: freshness.ttl, policy: policy, using: &generator))
         state = .ready(Ready(record: record, nextAttempt: next))
-        return .publish(record, changed: previous?.document != keySet.document, next: next)
+        return .publish(record, kind: .document(changed: previous?.document != keySet.document), next: next)
     }
 
     /// A conditional fetch was answered `304 Not Modified`: the keys are confirmed and their freshness renewed.
@@ -164,7 +172,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
     ///   - now: the current instant.
     ///   - responseTime: the wall-clock Unix time of the response.
     ///   - generator: randomness for the prefetch jitter and, for a 304 without a cached set, the backoff.
-    /// - Returns: `.publish` with `changed: false`; a 304 while loading (no cached set) is a failure.
+    /// - Returns: `.publish` of kind `.renewed`; a 304 while loading (no cached set) is a failure.
     public mutating func notModified(
         headers: CacheHeaders, now: Instant, responseTime: Int64, using generator: inout some RandomNumberGenerator
     ) -> Action {
@@ -178,7 +186,7 @@ public struct ProviderStateMachine<Instant: InstantProtocol>: Sendable where Ins
                 validatedAtWall: responseTime)
             let next = now.advanced(by: Backoff.refreshDelay(ttl: freshness.ttl, policy: policy, using: &generator))
             state = .ready(Ready(record: record, nextAttempt: next))
-            return .publish(record, changed: false, next: next)
+            return .publish(record, kind: .renewed, next: next)
         case .loading:
             let failure = FetchFailure(
                 code: .unexpectedNotModified,

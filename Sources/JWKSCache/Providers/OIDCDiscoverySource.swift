@@ -45,9 +45,6 @@ public final class OIDCDiscoverySource: KeySource {
         return (try? HTTPURL(base + "/.well-known/openid-configuration")) ?? issuer
     }
 
-    /// The `jwks_uri` currently in use, if discovery has succeeded.
-    public var currentJWKSURI: HTTPURL? { state.withLockedValue { $0.discovered?.jwksURI } }
-
     public func fetch(validators: Validators) async -> SourceResult {
         let cached = state.withLockedValue { $0.discovered }
         var rediscovered = false

@@ -16,10 +16,10 @@ public struct SnapshotRestorer: Sendable {
     ///   - config: the configuration being started.
     ///   - clock: the engine's clock.
     ///   - wallNow: the wall-clock Unix time.
-    public func restore<C: Clock>(config: JWKSDConfig, clock: C, wallNow: Int64) -> (
-        records: [ProviderKey: KeySetRecord<C.Instant>], ignored: [SnapshotStore.Rejection]
-    ) where C.Duration == Duration {
-        var records: [ProviderKey: KeySetRecord<C.Instant>] = [:]
+    public func restore(config: JWKSDConfig, clock: any EngineClock, wallNow: Int64) -> (
+        records: [ProviderKey: KeySetRecord<EngineInstant>], ignored: [SnapshotStore.Rejection]
+    ) {
+        var records: [ProviderKey: KeySetRecord<EngineInstant>] = [:]
         var ignored: [SnapshotStore.Rejection] = []
         var wanted = Set<String>()
         for tenant in config.tenants {

@@ -203,9 +203,9 @@ public struct SnapshotStore: Sendable {
     /// Turns a snapshot into a record on `clock`, keeping its wall-clock freshness: keys that expired while
     /// the daemon was down come back stale (or, past the stale limit, unusable).
     /// - Throws: ``Rejection`` when the source changed or the document no longer validates.
-    public func record<C: Clock>(
-        from entry: Entry, provider: ProviderConfig, clock: C, wallNow: Int64, sourceSummary: String
-    ) throws(Rejection) -> KeySetRecord<C.Instant> where C.Duration == Duration {
+    public func record(
+        from entry: Entry, provider: ProviderConfig, clock: any EngineClock, wallNow: Int64, sourceSummary: String
+    ) throws(Rejection) -> KeySetRecord<EngineInstant> {
         let file = path(for: ProviderKey(tenant: entry.tenant, provider: entry.provider))
         guard entry.source == sourceSummary else {
             throw Rejection(path: file, reason: "written for \(entry.source), now \(sourceSummary)")

@@ -10,12 +10,12 @@ import NIOConcurrencyHelpers
 /// the diff; an invalid file keeps the running registry and the error is logged and reported.
 final class ConfigReloader: AdminHooks {
     private let path: String
-    private let engine: JWKSEngine<ContinuousClock>
+    private let engine: JWKSEngine
     private let logger: Logger
     private let exporter: MetricsExporter?
     private let last = NIOLockedValueBox<Jwksd_V1_ReloadResult?>(nil)
 
-    init(path: String, engine: JWKSEngine<ContinuousClock>, logger: Logger, exporter: MetricsExporter? = nil) {
+    init(path: String, engine: JWKSEngine, logger: Logger, exporter: MetricsExporter? = nil) {
         self.path = path
         self.engine = engine
         self.logger = logger

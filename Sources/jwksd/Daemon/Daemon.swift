@@ -13,7 +13,7 @@ import UnixSignals
 /// stops gracefully on SIGTERM and SIGINT. `jwksd demo` runs the same daemon.
 struct Daemon {
     let registry: JWKSDConfig
-    let engine: JWKSEngine<ContinuousClock>
+    let engine: JWKSEngine
     let settings: ServerSettings
     let group: ServiceGroup
 
@@ -40,8 +40,8 @@ struct Daemon {
         let background = BackgroundLoops(threads: max(1, System.coreCount / 2), nice: Self.backgroundNice)
         let transport = AsyncHTTPClientTransport(
             connectTimeout: registry.defaults.retry.connectTimeout, group: background.group)
-        let clock = ContinuousClock()
-        var restored: [ProviderKey: KeySetRecord<ContinuousClock.Instant>] = [:]
+        let clock = SystemClock()
+        var restored: [ProviderKey: KeySetRecord<EngineInstant>] = [:]
         if let store {
             let result = SnapshotRestorer(store: store).restore(
                 config: registry, clock: clock, wallNow: Int64(Date().timeIntervalSince1970))

@@ -9,7 +9,7 @@ import UnixSignals
 /// Runs the engine: first loads, then the refresh timer loop until shutdown; logs every outcome. The timer
 /// loop and the log run on the background threads, like the refreshes.
 struct EngineService: Service {
-    let engine: JWKSEngine<ContinuousClock>
+    let engine: JWKSEngine
     let transport: AsyncHTTPClientTransport
     let background: BackgroundLoops
     let logger: Logger

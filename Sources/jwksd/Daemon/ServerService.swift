@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// answered, and connections close (those still busy after 10 s are closed anyway). The service group stops
 /// services in reverse order, so the engine keeps running while lookups waiting on a fetch finish.
 struct ServerService: Service {
-    let server: JWKSServer<ContinuousClock>
+    let server: JWKSServer
     let logger: Logger
 
     func run() async throws {

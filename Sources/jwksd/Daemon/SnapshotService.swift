@@ -9,7 +9,7 @@ import UnixSignals
 /// Writes providers' snapshots as ``SnapshotSchedule`` says (new keys at once, renewals coalesced once a
 /// minute and at shutdown) and deletes removed providers' snapshots.
 struct SnapshotService: Service {
-    let engine: JWKSEngine<ContinuousClock>
+    let engine: JWKSEngine
     let store: SnapshotStore
     /// Where the writes run (the daemon's background threads).
     let executor: (any TaskExecutor)?

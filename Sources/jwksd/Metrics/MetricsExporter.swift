@@ -56,7 +56,7 @@ final class MetricsExporter: Sendable {
 
     /// The current metrics as Prometheus text, each family with its `# HELP` line (``MetricsHelp``).
     /// - Parameter engine: the engine whose providers the per-provider gauges describe.
-    func render<C: Clock>(engine: JWKSEngine<C>) -> [UInt8] where C.Duration == Duration {
+    func render(engine: JWKSEngine) -> [UInt8] {
         engineMetrics.observe(engine)
         generation.record(engine.generation)
         if let logQueue {

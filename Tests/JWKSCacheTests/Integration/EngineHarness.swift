@@ -9,7 +9,7 @@ import NIOConcurrencyHelpers
 final class EngineHarness: Sendable {
     let issuer: DevIssuer
     let clock = ManualClock()
-    let engine: JWKSEngine<ManualClock>
+    let engine: JWKSEngine
     let transport: AsyncHTTPClientTransport
     let recorder: EventRecorder
     private let loop: Task<Void, Never>

@@ -122,7 +122,7 @@ struct RefreshIntegrationTests {
         #expect(gaps.dropFirst(5).allSatisfy { $0 == .seconds(30) })
         let outcome = await harness.engine.lookup(
             tenant: "acme", provider: "idp", kid: "acme-0", alg: nil, deadline: harness.farDeadline)
-        guard case .unavailable(_, let lastError) = outcome else {
+        guard case .failed(.unavailable(_, let lastError)) = outcome else {
             Issue.record("expected unavailable, got \(outcome)"); return
         }
         #expect(lastError?.httpStatus == 503)
@@ -153,7 +153,7 @@ struct RefreshIntegrationTests {
                 group.addTask {
                     let outcome = await engine.lookup(
                         tenant: "acme", provider: "idp", kid: "random-\(index)", alg: nil, deadline: deadline)
-                    if case .kidNotFound = outcome { return true }
+                    if case .failed(.kidNotFound) = outcome { return true }
                     return false
                 }
             }

@@ -63,7 +63,7 @@ struct ReloadIntegrationTests {
         #expect(fetched.sorted() == ["/e/jwks", "/e/jwks"])
         let gone = await engine.lookup(
             tenant: "acme", provider: "gone", kid: "d-0", alg: nil, deadline: harness.farDeadline)
-        guard case .unknownProvider = gone else { Issue.record("removed provider: \(gone)"); return }
+        guard case .failed(.unknownProvider) = gone else { Issue.record("removed provider: \(gone)"); return }
     }
 
     @Test("no lookup fails while reloads swap the registry")

@@ -1,0 +1,51 @@
+public import Atomics
+public import JWKS
+
+/// Everything a reader sees of one provider, immutable and built when something changes: its keys with their
+/// freshness, the last failure, and the replies prepared for them. Swapped in atomically; a lookup loads it
+/// once, compares `now` with the instants inside and picks a prepared reply. It never waits for a writer.
+public final class ProviderSnapshot: Sendable, AtomicReference {
+    /// How servable the keys are at an instant.
+    public typealias Standing = KeySetRecord<EngineInstant>.Standing
+
+    /// The provider.
+    public let key: ProviderKey
+    /// The keys with their freshness, when the provider has any.
+    public let record: KeySetRecord<EngineInstant>?
+    /// The last failure since the keys were last confirmed (or since start).
+    public let lastError: FetchFailure?
+    /// The replies prepared for these keys when they were published (nil without keys or without a preparer).
+    public let prepared: PreparedKeySet?
+
+    /// Creates a snapshot.
+    public init(
+        key: ProviderKey, record: KeySetRecord<EngineInstant>?, lastError: FetchFailure?,
+        prepared: PreparedKeySet? = nil
+    ) {
+        self.key = key
+        self.record = record
+        self.lastError = lastError
+        self.prepared = prepared
+    }
+
+    /// The standing of the keys at `now` and the instant it ends (`.expired` never ends), or nil without keys.
+    @inlinable
+    public func standingUntil(at now: EngineInstant) -> (standing: Standing, until: EngineInstant)? {
+        guard let record else { return nil }
+        if now < record.expiresAt { return (.fresh, record.expiresAt) }
+        if now < record.staleUntil { return (.stale, record.staleUntil) }
+        return (.expired, EngineInstant(nanoseconds: .max))
+    }
+
+    /// The standing of the keys at `now`, or nil without keys.
+    public func standing(at now: EngineInstant) -> Standing? {
+        standingUntil(at: now)?.standing
+    }
+
+    /// The keys with `kid` (narrowed by `alg`) if the set may be served at `now`.
+    /// - Returns: the matching keys (empty when none), or nil when there are no servable keys.
+    public func keys(kid: String, alg: String?, at now: EngineInstant) -> [JWK]? {
+        guard let record, record.standing(at: now) != .expired else { return nil }
+        return record.keySet.keys(kid: kid, alg: alg)
+    }
+}
