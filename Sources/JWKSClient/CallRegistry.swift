@@ -12,7 +12,7 @@ final class CallRegistry: Sendable {
 
     private struct State {
         var pending: [UInt32: Pending] = [:]
-        var closedWith: JWKSClientError?
+        var closedWith: RPCError?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -21,7 +21,7 @@ final class CallRegistry: Sendable {
     func register(
         _ callID: UInt32, _ continuation: CheckedContinuation<Frame, any Error>, deadline: NIODeadline, method: Method?
     ) {
-        let closed = state.withLockedValue { state -> JWKSClientError? in
+        let closed = state.withLockedValue { state -> RPCError? in
             if let error = state.closedWith { return error }
             state.pending[callID] = .unary(continuation, deadline: deadline, method: method)
             return nil
@@ -31,7 +31,7 @@ final class CallRegistry: Sendable {
 
     /// Registers a stream call.
     func register(_ callID: UInt32, stream: AsyncThrowingStream<Frame, any Error>.Continuation) {
-        let closed = state.withLockedValue { state -> JWKSClientError? in
+        let closed = state.withLockedValue { state -> RPCError? in
             if let error = state.closedWith { return error }
             state.pending[callID] = .stream(stream)
             return nil
@@ -53,7 +53,7 @@ final class CallRegistry: Sendable {
             } else if frame.status == .ok || frame.status == .cancelled {
                 continuation.finish()
             } else {
-                continuation.finish(throwing: JWKSClientError(frame.status, frame.text))
+                continuation.finish(throwing: RPCError(frame.status, frame.text))
             }
         case nil:
             break
@@ -62,7 +62,7 @@ final class CallRegistry: Sendable {
 
     /// Ends one call with an error (deadline, cancellation); `false` when it had already ended.
     @discardableResult
-    func fail(_ callID: UInt32, _ error: JWKSClientError) -> Bool {
+    func fail(_ callID: UInt32, _ error: RPCError) -> Bool {
         let pending = state.withLockedValue { $0.pending.removeValue(forKey: callID) }
         switch pending {
         case .unary(let continuation, _, _): continuation.resume(throwing: error)
@@ -87,7 +87,7 @@ final class CallRegistry: Sendable {
             return expired
         }
         for (_, continuation, _) in expired {
-            continuation.resume(throwing: JWKSClientError(.deadlineExceeded, "no reply before the call's deadline"))
+            continuation.resume(throwing: RPCError(.deadlineExceeded, "no reply before the call's deadline"))
         }
         return expired.map { ($0.0, $0.2) }
     }
@@ -96,7 +96,7 @@ final class CallRegistry: Sendable {
     var isEmpty: Bool { state.withLockedValue { $0.pending.isEmpty } }
 
     /// Ends every call: the connection is gone.
-    func closeAll(_ error: JWKSClientError) {
+    func closeAll(_ error: RPCError) {
         let pending = state.withLockedValue { state -> [Pending] in
             if state.closedWith == nil { state.closedWith = error }
             defer { state.pending.removeAll() }

@@ -8,7 +8,7 @@ final class ClientHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let registry: CallRegistry
-    private var goaway: JWKSClientError?
+    private var goaway: RPCError?
 
     init(registry: CallRegistry) {
         self.registry = registry
@@ -20,7 +20,7 @@ final class ClientHandler: ChannelInboundHandler {
         case .response, .message, .pong:
             registry.deliver(frame)
         case .goaway:
-            goaway = JWKSClientError(
+            goaway = RPCError(
                 frame.status == .ok ? .unavailable : frame.status, "server sent GOAWAY: \(frame.text)")
             registry.closeAll(goaway!)
         case .ping:
@@ -33,12 +33,12 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        registry.closeAll(goaway ?? JWKSClientError(.unavailable, "the connection to jwksd closed"))
+        registry.closeAll(goaway ?? RPCError(.unavailable, "the connection to jwksd closed"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        registry.closeAll(JWKSClientError(.internal, "protocol error from the server: \(error)"))
+        registry.closeAll(RPCError(.internal, "protocol error from the server: \(error)"))
         context.close(promise: nil)
     }
 }

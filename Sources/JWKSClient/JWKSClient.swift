@@ -51,10 +51,10 @@ public final class JWKSClient: Sendable {
     ///   - alg: narrow to keys usable with this algorithm.
     ///   - timeout: how long to wait, including a refetch for an unknown kid.
     /// - Returns: the key and its freshness.
-    /// - Throws: ``JWKSClientError`` with the server's status (NOT_FOUND, UNAVAILABLE, ...).
+    /// - Throws: ``RPCError`` with the server's status (NOT_FOUND, UNAVAILABLE, ...).
     public func getKey(
         tenant: String, provider: String? = nil, kid: String, alg: String? = nil, timeout: Duration = .seconds(5)
-    ) async throws(JWKSClientError) -> Jwksd_V1_GetKeyResponse {
+    ) async throws(RPCError) -> Jwksd_V1_GetKeyResponse {
         var request = Jwksd_V1_GetKeyRequest()
         request.tenant = tenant
         request.provider = provider ?? ""
@@ -67,7 +67,7 @@ public final class JWKSClient: Sendable {
     /// GetKeySet: a provider's whole JWK Set as served.
     public func getKeySet(
         tenant: String, provider: String, acceptCompressed: Bool = true, timeout: Duration = .seconds(5)
-    ) async throws(JWKSClientError) -> Jwksd_V1_GetKeySetResponse {
+    ) async throws(RPCError) -> Jwksd_V1_GetKeySetResponse {
         var request = Jwksd_V1_GetKeySetRequest()
         request.tenant = tenant
         request.provider = provider
@@ -75,14 +75,14 @@ public final class JWKSClient: Sendable {
     }
 
     /// ListTenants: the tenants this peer may read, with their providers.
-    public func listTenants(timeout: Duration = .seconds(5)) async throws(JWKSClientError)
+    public func listTenants(timeout: Duration = .seconds(5)) async throws(RPCError)
         -> Jwksd_V1_ListTenantsResponse
     {
         try await unary(.listTenants, Jwksd_V1_ListTenantsRequest(), timeout: timeout)
     }
 
     /// Status: every provider's state (of one tenant when given).
-    public func status(tenant: String? = nil, timeout: Duration = .seconds(5)) async throws(JWKSClientError)
+    public func status(tenant: String? = nil, timeout: Duration = .seconds(5)) async throws(RPCError)
         -> Jwksd_V1_StatusResponse
     {
         var request = Jwksd_V1_StatusRequest()
@@ -92,7 +92,7 @@ public final class JWKSClient: Sendable {
 
     /// Refresh (admin): refetch now and wait for it.
     public func refresh(tenant: String, provider: String? = nil, timeout: Duration = .seconds(10))
-        async throws(JWKSClientError)
+        async throws(RPCError)
         -> Jwksd_V1_RefreshResponse
     {
         var request = Jwksd_V1_RefreshRequest()
@@ -103,12 +103,12 @@ public final class JWKSClient: Sendable {
     }
 
     /// Reload (admin): re-read the config file.
-    public func reload(timeout: Duration = .seconds(10)) async throws(JWKSClientError) -> Jwksd_V1_ReloadResponse {
+    public func reload(timeout: Duration = .seconds(10)) async throws(RPCError) -> Jwksd_V1_ReloadResponse {
         try await unary(.reload, Jwksd_V1_ReloadRequest(), timeout: timeout)
     }
 
     /// Health: readiness.
-    public func health(timeout: Duration = .seconds(5)) async throws(JWKSClientError) -> Jwksd_V1_HealthResponse {
+    public func health(timeout: Duration = .seconds(5)) async throws(RPCError) -> Jwksd_V1_HealthResponse {
         try await unary(.health, Jwksd_V1_HealthRequest(), timeout: timeout)
     }
 
@@ -116,7 +116,7 @@ public final class JWKSClient: Sendable {
     /// - Parameters:
     ///   - tenants: the tenants to watch; empty for all this peer may read.
     ///   - providers: `tenant/provider` names to narrow to.
-    /// - Returns: the events; the stream throws ``JWKSClientError`` if the call fails.
+    /// - Returns: the events; the stream throws ``RPCError`` if the call fails.
     public func watch(tenants: [String] = [], providers: [String] = []) -> AsyncThrowingStream<
         Jwksd_V1_WatchEvent, any Error
     > {
@@ -140,19 +140,19 @@ public final class JWKSClient: Sendable {
     }
 
     /// PING: measures a round trip.
-    public func ping(timeout: Duration = .seconds(5)) async throws(JWKSClientError) -> Duration {
+    public func ping(timeout: Duration = .seconds(5)) async throws(RPCError) -> Duration {
         let start = ContinuousClock.now
         let reply = try await send(
             Frame(kind: .ping, callID: nextID(), payload: ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8])), timeout: timeout
         )
-        guard reply.kind == .pong else { throw JWKSClientError(.internal, "expected PONG, got \(reply.kind)") }
+        guard reply.kind == .pong else { throw RPCError(.internal, "expected PONG, got \(reply.kind)") }
         return ContinuousClock.now - start
     }
 
     /// Sends a raw request and returns the raw RESPONSE frame (inflated); for tools such as `jwksd bench`.
-    /// - Throws: ``JWKSClientError`` for transport failures and deadlines (a non-OK status is returned, not thrown).
+    /// - Throws: ``RPCError`` for transport failures and deadlines (a non-OK status is returned, not thrown).
     public func rawCall(_ method: Method, payload: ByteBuffer, flags: FrameFlags = [], timeout: Duration)
-        async throws(JWKSClientError)
+        async throws(RPCError)
         -> Frame
     {
         try await send(.request(method, callID: nextID(), payload: payload, flags: flags), timeout: timeout)
@@ -162,19 +162,19 @@ public final class JWKSClient: Sendable {
 
     private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: Method, _ request: Request, flags: FrameFlags = [], timeout: Duration
-    ) async throws(JWKSClientError) -> Response {
+    ) async throws(RPCError) -> Response {
         let payload: ByteBuffer
         do {
             payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
         } catch {
-            throw JWKSClientError(.internal, "cannot encode \(Request.protoMessageName): \(error)")
+            throw RPCError(.internal, "cannot encode \(Request.protoMessageName): \(error)")
         }
         let frame = try await send(.request(method, callID: nextID(), payload: payload, flags: flags), timeout: timeout)
-        guard frame.status == .ok else { throw JWKSClientError(frame.status, frame.text) }
+        guard frame.status == .ok else { throw RPCError(frame.status, frame.text) }
         do {
             return try Response(serializedBytes: Array(buffer: frame.payload))
         } catch {
-            throw JWKSClientError(.internal, "the reply is not a valid \(Response.protoMessageName): \(error)")
+            throw RPCError(.internal, "the reply is not a valid \(Response.protoMessageName): \(error)")
         }
     }
 
@@ -184,7 +184,7 @@ public final class JWKSClient: Sendable {
         return id
     }
 
-    private func send(_ request: Frame, timeout: Duration) async throws(JWKSClientError) -> Frame {
+    private func send(_ request: Frame, timeout: Duration) async throws(RPCError) -> Frame {
         let open = try await connect()
         let callID = request.callID
         let channel = open.channel
@@ -199,20 +199,20 @@ public final class JWKSClient: Sendable {
                     registry.register(callID, continuation, deadline: deadline, method: request.method)
                     channel.writeAndFlush(buffer).whenFailure { error in
                         registry.fail(
-                            callID, JWKSClientError(.unavailable, "cannot write to \(self.socketPath): \(error)"))
+                            callID, RPCError(.unavailable, "cannot write to \(self.socketPath): \(error)"))
                     }
                 }
             } onCancel: {
-                if registry.fail(callID, JWKSClientError(.cancelled, "the caller cancelled")),
+                if registry.fail(callID, RPCError(.cancelled, "the caller cancelled")),
                     let method = request.method
                 {
                     self.sendCancel(callID, method: method, on: open)
                 }
             }
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw error
         } catch {
-            throw JWKSClientError(.internal, "\(error)")
+            throw RPCError(.internal, "\(error)")
         }
         guard reply.flags.contains(.compressed) else { return reply }
         do {
@@ -221,7 +221,7 @@ public final class JWKSClient: Sendable {
             inflated.flags.remove(.compressed)
             return inflated
         } catch {
-            throw JWKSClientError(.internal, "the reply does not inflate: \(error.reason)")
+            throw RPCError(.internal, "the reply does not inflate: \(error.reason)")
         }
     }
 
@@ -247,7 +247,7 @@ public final class JWKSClient: Sendable {
 
     /// The open connection, connecting (once, shared by concurrent callers) when there is none or the last
     /// one closed.
-    private func connect() async throws(JWKSClientError) -> Connection {
+    private func connect() async throws(RPCError) -> Connection {
         let task = connection.withLockedValue { connection -> Task<Connection, any Error> in
             if let existing = connection { return existing }
             let task = Task { try await self.open() }
@@ -259,12 +259,12 @@ public final class JWKSClient: Sendable {
             if open.channel.isActive { return open }
             connection.withLockedValue { if $0 == task { $0 = nil } }
             return try await connect()
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             connection.withLockedValue { if $0 == task { $0 = nil } }
             throw error
         } catch {
             connection.withLockedValue { if $0 == task { $0 = nil } }
-            throw JWKSClientError(.unavailable, "cannot connect to \(socketPath): \(error)")
+            throw RPCError(.unavailable, "cannot connect to \(socketPath): \(error)")
         }
     }
 

@@ -1,4 +1,5 @@
 public import JWKSCache
+public import JWKSWire
 public import NIOCore
 
 /// How the dispatcher answers one request (see ``RequestDispatcher/dispatch(_:payload:peer:)``).
@@ -34,13 +35,13 @@ public struct WatchStream: Sendable {
     public let payload: @Sendable (EngineEvent, Selection) -> ByteBuffer?
     /// The selection under the registry now in force, or the error that ends the call (the peer may no longer
     /// read a tenant it named: PERMISSION_DENIED).
-    public let reselect: @Sendable (Selection) -> Result<Selection, ServerError>
+    public let reselect: @Sendable (Selection) -> Result<Selection, RPCError>
 
     /// Creates a stream.
     public init(
         notices: AsyncStream<EngineNotice>, selection: Selection,
         payload: @escaping @Sendable (EngineEvent, Selection) -> ByteBuffer?,
-        reselect: @escaping @Sendable (Selection) -> Result<Selection, ServerError>
+        reselect: @escaping @Sendable (Selection) -> Result<Selection, RPCError>
     ) {
         self.notices = notices
         self.selection = selection

@@ -359,7 +359,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 bound.value.handler.endWatch(
                     callID: callID, token: token,
                     reply: .error(
-                        ServerError(
+                        RPCError(
                             .resourceExhausted,
                             "this Watch fell more than \(bufferLimit) events behind; subscribe again and re-read the key sets"
                         )),
@@ -380,7 +380,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 endWatch(
                     callID: callID, token: token,
                     reply: .error(
-                        ServerError(
+                        RPCError(
                             .resourceExhausted,
                             "the client has not read this Watch's messages (\(backlog) bytes waiting; the limit is \(settings.watchBacklogBytes))"
                         )), context: context)

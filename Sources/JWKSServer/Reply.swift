@@ -22,23 +22,7 @@ public struct Reply: Sendable {
     }
 
     /// An error reply.
-    public static func error(_ error: ServerError) -> Reply {
-        Reply(status: error.status, payload: ByteBuffer(string: error.message), compressed: nil)
+    public static func error(_ error: RPCError) -> Reply {
+        Reply(status: error.code, payload: ByteBuffer(string: error.message), compressed: nil)
     }
-}
-
-/// A failed call: one status and a message that says what, where and why.
-public struct ServerError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The status sent.
-    public var status: StatusCode
-    /// The message sent.
-    public var message: String
-
-    /// Creates an error.
-    public init(_ status: StatusCode, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-
-    public var description: String { "\(status.name): \(message)" }
 }

@@ -70,7 +70,7 @@ public final class RequestDispatcher: Sendable {
         _ method: Method, payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally,
         replies: inout ReplyCache
     ) -> Answer {
-        do throws(ServerError) {
+        do throws(RPCError) {
             switch method {
             case .getKey:
                 // One load of the registry; a remembered answer holds while it and the snapshots the answer
@@ -118,7 +118,7 @@ public final class RequestDispatcher: Sendable {
     private func getKey(
         _ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, registry: Registry, now: EngineInstant,
         tally: inout MetricsTally, hit remembered: inout ReplyCache.Entry?
-    ) throws(ServerError) -> Answer {
+    ) throws(RPCError) -> Answer {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: false, method: .getKey)
         try RequestGrammar.kid(request.kid)
@@ -174,7 +174,7 @@ public final class RequestDispatcher: Sendable {
             let standing = snapshot.standing(at: engine.clock.now)
             if standing == .stale { metrics.staleServe() }
             guard let reply = snapshot.prepared?.key(kid: kid, alg: alg, stale: standing == .stale) else {
-                return .error(ServerError(.internal, "\(snapshot.key) has keys but no prepared replies"))
+                return .error(RPCError(.internal, "\(snapshot.key) has keys but no prepared replies"))
             }
             return .ok(reply)
         }
@@ -182,7 +182,7 @@ public final class RequestDispatcher: Sendable {
 
     private func getKeySet(
         _ request: Jwksd_V1_GetKeySetRequest, peer: PeerCredentials?, tally: inout MetricsTally
-    ) throws(ServerError) -> Reply {
+    ) throws(RPCError) -> Reply {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: true, method: .getKeySet)
         let tenant = try readableTenant(request.tenant, peer: peer, in: engine.registry)
@@ -212,7 +212,7 @@ public final class RequestDispatcher: Sendable {
         return .ok(Self.encode(response))
     }
 
-    private func status(_ request: Jwksd_V1_StatusRequest, peer: PeerCredentials?) throws(ServerError) -> Reply {
+    private func status(_ request: Jwksd_V1_StatusRequest, peer: PeerCredentials?) throws(RPCError) -> Reply {
         if !request.tenant.isEmpty {
             try RequestGrammar.tenant(request.tenant)
             _ = try readableTenant(request.tenant, peer: peer)
@@ -230,7 +230,7 @@ public final class RequestDispatcher: Sendable {
         return .ok(Self.encode(response))
     }
 
-    private func refresh(_ request: Jwksd_V1_RefreshRequest, peer: PeerCredentials?) throws(ServerError) -> Answer {
+    private func refresh(_ request: Jwksd_V1_RefreshRequest, peer: PeerCredentials?) throws(RPCError) -> Answer {
         try requireAdmin(peer, method: .refresh)
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: false, method: .refresh)
@@ -246,7 +246,7 @@ public final class RequestDispatcher: Sendable {
                 tenant: request.tenant, provider: request.provider.isEmpty ? nil : request.provider, deadline: deadline)
             guard completed == true else {
                 return .error(
-                    ServerError(.deadlineExceeded, "refresh of \(request.tenant) did not finish within \(timeout)"))
+                    RPCError(.deadlineExceeded, "refresh of \(request.tenant) did not finish within \(timeout)"))
             }
             var response = Jwksd_V1_RefreshResponse()
             let wallNow = Int64(Date().timeIntervalSince1970)
@@ -262,7 +262,7 @@ public final class RequestDispatcher: Sendable {
     /// exist and be readable by the peer (NOT_FOUND otherwise, as for every method); provider selectors must be
     /// `tenant/provider` (INVALID_ARGUMENT) naming a provider of a readable tenant (NOT_FOUND). With no tenants
     /// named, the Watch follows every tenant the peer may read, recomputed on each reload.
-    private func watch(_ request: Jwksd_V1_WatchRequest, peer: PeerCredentials?) throws(ServerError) -> WatchStream {
+    private func watch(_ request: Jwksd_V1_WatchRequest, peer: PeerCredentials?) throws(RPCError) -> WatchStream {
         for tenant in request.tenants { try RequestGrammar.tenant(tenant, field: "tenants[]") }
         var providers = Set<String>()
         for text in request.providers {
@@ -306,7 +306,7 @@ public final class RequestDispatcher: Sendable {
                     guard let found = engine.registry.tenant(tenant) else { continue }
                     if !Self.mayRead(found.config, peer: peer) {
                         return .failure(
-                            ServerError(
+                            RPCError(
                                 .permissionDenied, "a reload revoked this peer's access to tenant \"\(tenant)\""))
                     }
                 }
@@ -378,7 +378,7 @@ public final class RequestDispatcher: Sendable {
 
     private func readableTenant(
         _ id: String, peer: PeerCredentials?, in registry: Registry? = nil, checkPermission: Bool = true
-    ) throws(ServerError) -> Registry.Tenant {
+    ) throws(RPCError) -> Registry.Tenant {
         // A tenant the peer may not read is answered exactly like one that does not exist, so a peer cannot
         // learn which tenants exist (PROTOCOL.md, "Access").
         guard let tenant = (registry ?? engine.registry).tenant(id),
@@ -389,20 +389,20 @@ public final class RequestDispatcher: Sendable {
         return tenant
     }
 
-    private func requireAdmin(_ peer: PeerCredentials?, method: Method) throws(ServerError) {
+    private func requireAdmin(_ peer: PeerCredentials?, method: Method) throws(RPCError) {
         guard let peer, settings.adminUIDs.contains(peer.uid) else {
             let who = peer.map { "uid \($0.uid)" } ?? "an unidentified peer"
-            throw ServerError(.permissionDenied, "\(method) is an admin method; \(who) is not in admin_uids")
+            throw RPCError(.permissionDenied, "\(method) is an admin method; \(who) is not in admin_uids")
         }
     }
 
     // MARK: - Encoding
 
-    private func decode<M: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws(ServerError) -> M {
+    private func decode<M: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws(RPCError) -> M {
         do {
             return try M(serializedBytes: ProtobufBytes(payload))
         } catch {
-            throw ServerError(.invalidArgument, "the payload is not a valid \(M.protoMessageName): \(error)")
+            throw RPCError(.invalidArgument, "the payload is not a valid \(M.protoMessageName): \(error)")
         }
     }
 

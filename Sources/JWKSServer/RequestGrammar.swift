@@ -10,34 +10,34 @@ enum RequestGrammar {
     static let maximumKidBytes = 256
 
     /// A tenant id (required).
-    static func tenant(_ id: String, field: String = "tenant") throws(ServerError) {
-        guard !id.isEmpty else { throw ServerError(.invalidArgument, "the request needs a \(field)") }
+    static func tenant(_ id: String, field: String = "tenant") throws(RPCError) {
+        guard !id.isEmpty else { throw RPCError(.invalidArgument, "the request needs a \(field)") }
         try identifier(id, field: field)
     }
 
     /// A provider id; empty is allowed where the method says so.
-    static func provider(_ id: String, required: Bool, method: Method) throws(ServerError) {
+    static func provider(_ id: String, required: Bool, method: Method) throws(RPCError) {
         if id.isEmpty {
-            guard !required else { throw ServerError(.invalidArgument, "\(method) needs a provider") }
+            guard !required else { throw RPCError(.invalidArgument, "\(method) needs a provider") }
             return
         }
         try identifier(id, field: "provider")
     }
 
     /// A kid: 1 to ``maximumKidBytes`` bytes.
-    static func kid(_ kid: String) throws(ServerError) {
-        guard !kid.isEmpty else { throw ServerError(.invalidArgument, "GetKey needs a kid") }
+    static func kid(_ kid: String) throws(RPCError) {
+        guard !kid.isEmpty else { throw RPCError(.invalidArgument, "GetKey needs a kid") }
         guard kid.utf8.count <= maximumKidBytes else {
-            throw ServerError(
+            throw RPCError(
                 .invalidArgument, "kid is \(kid.utf8.count) bytes; the most a lookup may name is \(maximumKidBytes)")
         }
     }
 
     /// An `alg` filter: empty, or a registered asymmetric JOSE algorithm (RFC 7518, 8037).
-    static func alg(_ alg: String) throws(ServerError) {
+    static func alg(_ alg: String) throws(RPCError) {
         guard !alg.isEmpty else { return }
         guard alg.utf8.count <= 32, Algorithm.requirement(of: alg) != nil else {
-            throw ServerError(
+            throw RPCError(
                 .invalidArgument,
                 "alg \"\(Printable.quoted(alg, limit: 32))\" is not a registered asymmetric JOSE algorithm")
         }
@@ -45,10 +45,10 @@ enum RequestGrammar {
 
     /// A Watch provider selector: `tenant/provider`.
     /// - Returns: the tenant and provider ids.
-    static func selector(_ text: String) throws(ServerError) -> (tenant: String, provider: String) {
+    static func selector(_ text: String) throws(RPCError) -> (tenant: String, provider: String) {
         let parts = text.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 2, RegistryID.isValid(String(parts[0])), RegistryID.isValid(String(parts[1])) else {
-            throw ServerError(
+            throw RPCError(
                 .invalidArgument,
                 "provider selector \"\(Printable.quoted(text, limit: 140))\" is not tenant/provider (ids of 1-64 characters from A-Z a-z 0-9 . _ -)"
             )
@@ -56,9 +56,9 @@ enum RequestGrammar {
         return (String(parts[0]), String(parts[1]))
     }
 
-    private static func identifier(_ id: String, field: String) throws(ServerError) {
+    private static func identifier(_ id: String, field: String) throws(RPCError) {
         guard RegistryID.isValid(id) else {
-            throw ServerError(
+            throw RPCError(
                 .invalidArgument,
                 "\(field) \"\(Printable.quoted(id, limit: 64))\" is not an id (1-64 characters from A-Z a-z 0-9 . _ -)")
         }

@@ -289,12 +289,12 @@ struct HostileInputTests {
             await #expect {
                 _ = try await harness.client.status(tenant: tenant)
             } throws: { error in
-                (error as? JWKSClientError)?.code == .notFound
+                (error as? RPCError)?.code == .notFound
             }
             await #expect {
                 _ = try await harness.client.getKey(tenant: tenant, kid: "k")
             } throws: { error in
-                (error as? JWKSClientError)?.code == .notFound
+                (error as? RPCError)?.code == .notFound
             }
         }
     }

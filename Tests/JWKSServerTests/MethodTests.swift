@@ -58,7 +58,7 @@ struct MethodTests {
         let microsoft = try await harness.client.getKey(
             tenant: "acme", kid: "nOo3ZDrODXEK1jKWhXslHR_KXEg", alg: "RS256")
         #expect(microsoft.provider == "microsoft")
-        await #expect(throws: JWKSClientError.self) {
+        await #expect(throws: RPCError.self) {
             _ = try await harness.client.getKey(tenant: "acme", provider: "idp", kid: "acme-1", alg: "RS256")
         }
     }
@@ -176,8 +176,8 @@ struct MethodTests {
         let harness = try await Self.harness()
         defer { Task { await harness.shutdown() } }
         harness.issuer.inject(.delay(.seconds(2)), at: "/beta/jwks", times: 1)
-        async let outcome: Result<Jwksd_V1_GetKeyResponse, JWKSClientError> = {
-            do throws(JWKSClientError) {
+        async let outcome: Result<Jwksd_V1_GetKeyResponse, RPCError> = {
+            do throws(RPCError) {
                 return .success(
                     try await harness.client.getKey(
                         tenant: "beta", provider: "idp", kid: "brand-new", timeout: .seconds(30)))
@@ -198,12 +198,12 @@ struct MethodTests {
         await #expect {
             _ = try await harness.client.refresh(tenant: "beta")
         } throws: { error in
-            (error as? JWKSClientError)?.code == .permissionDenied
+            (error as? RPCError)?.code == .permissionDenied
         }
         await #expect {
             _ = try await harness.client.reload()
         } throws: { error in
-            (error as? JWKSClientError)?.code == .permissionDenied
+            (error as? RPCError)?.code == .permissionDenied
         }
     }
 }

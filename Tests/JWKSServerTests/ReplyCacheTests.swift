@@ -105,7 +105,7 @@ struct ReplyCacheTests {
         }
         let rotated = try #require(harness.issuer.rotate("beta"))
         _ = try await client.refresh(tenant: "beta")
-        await #expect(throws: JWKSClientError.self) {
+        await #expect(throws: RPCError.self) {
             _ = try await client.getKey(tenant: "beta", provider: "idp", kid: "beta-0")
         }
         #expect(try await client.getKey(tenant: "beta", provider: "idp", kid: rotated.kid).kid == rotated.kid)

@@ -338,7 +338,7 @@ struct RobustnessTests {
         defer { Task { await harness.shutdown() } }
         _ = try await harness.client.health()
         await harness.server.shutdown()
-        await #expect(throws: JWKSClientError.self) { _ = try await harness.client.health() }
+        await #expect(throws: RPCError.self) { _ = try await harness.client.health() }
         let restarted = JWKSServer(dispatcher: harness.server.dispatcher)
         try await restarted.start()
         defer { Task { await restarted.shutdown() } }

@@ -26,10 +26,10 @@ struct ServerMetricsTests {
         defer { Task { await harness.shutdown() } }
         let client = harness.client
         for _ in 0..<3 { _ = try await client.getKey(tenant: "acme", provider: "idp", kid: "acme-0") }
-        await #expect(throws: JWKSClientError.self) {
+        await #expect(throws: RPCError.self) {
             _ = try await client.getKey(tenant: "beta", provider: "idp", kid: "not-there")
         }
-        await #expect(throws: JWKSClientError.self) { _ = try await client.getKey(tenant: "nobody", kid: "x") }
+        await #expect(throws: RPCError.self) { _ = try await client.getKey(tenant: "nobody", kid: "x") }
         _ = try await client.health()
 
         // beta's keys expire and its refresh fails: they are served stale.

@@ -29,7 +29,7 @@ do {
         "\(key.kid): \(key.kty) \(key.alg) from \(tenant)/\(key.provider)\(key.stale ? " (stale)" : "") in \(elapsed)")
     print(String(decoding: key.jwkJson, as: UTF8.self))
 } catch {
-    // JWKSClientError carries the status and the server's message: what, where and why.
+    // RPCError carries the status and the server's message: what, where and why.
     print("\(error.code.name): \(error.message)")
     await client.close()
     exit(error.code == .notFound ? 1 : 2)

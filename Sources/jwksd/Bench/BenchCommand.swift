@@ -76,7 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
             targets = try await BenchTargets.payloads(
                 method: method, probe: probe, tenant: tenant, provider: provider, kid: kid, mixAll: mix == "all",
                 missRatio: missRatio)
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
         await probe.close()

@@ -32,7 +32,7 @@ struct GetCommand: AsyncParsableCommand {
             let reply = try await connection.getKey(
                 tenant: tenant, provider: provider, kid: kid, alg: alg, timeout: try client.timeoutDuration())
             print(String(decoding: reply.jwkJson, as: UTF8.self))
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
     }
@@ -59,7 +59,7 @@ struct KeysCommand: AsyncParsableCommand {
             let reply = try await connection.getKeySet(
                 tenant: tenant, provider: provider, timeout: try client.timeoutDuration())
             print(String(decoding: reply.jwksJson, as: UTF8.self))
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
     }
@@ -90,7 +90,7 @@ struct StatusCommand: AsyncParsableCommand {
             } else {
                 print(StatusTable.render(reply, now: Int64(Date().timeIntervalSince1970)))
             }
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
     }
@@ -120,7 +120,7 @@ struct RefreshCommand: AsyncParsableCommand {
                 tenant: tenant, provider: provider, timeout: try client.timeoutDuration()
             ).providers
             print(StatusTable.render(status, now: Int64(Date().timeIntervalSince1970)))
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
     }
@@ -154,7 +154,7 @@ struct ReloadCommand: AsyncParsableCommand {
                 StandardError.write("reload failed (generation \(result.generation) stays):\n\(result.error)\n")
                 throw ExitCode(1)
             }
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
     }
@@ -180,7 +180,7 @@ struct WatchCommand: AsyncParsableCommand {
             for try await event in connection.watch(tenants: tenant) {
                 print(WatchLine.render(event))
             }
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
     }
@@ -208,7 +208,7 @@ struct HealthCommand: AsyncParsableCommand {
                     ? "serving: \(health.ready)/\(health.providers) providers ready"
                     : "loading: \(health.loading.joined(separator: ", "))")
             if !health.serving { throw ExitCode(1) }
-        } catch let error as JWKSClientError {
+        } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
     }

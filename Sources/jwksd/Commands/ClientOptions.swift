@@ -30,7 +30,7 @@ struct ClientOptions: ParsableArguments {
 /// How client commands end when a call fails: `STATUS_NAME: message` on standard error and exit code
 /// 10 + the status code (NOT_FOUND 15, PERMISSION_DENIED 17, UNAVAILABLE 24, DEADLINE_EXCEEDED 14, ...).
 enum ClientFailure {
-    static func exit(_ error: JWKSClientError) -> ExitCode {
+    static func exit(_ error: RPCError) -> ExitCode {
         StandardError.write("\(error.code.name): \(error.message)\n")
         return ExitCode(10 + Int32(error.code.rawValue))
     }

@@ -23,7 +23,7 @@ struct DemoTour: Sendable {
             the daemon answers on \(socketPath) (registry: \(configPath)).
 
             """)
-        do throws(JWKSClientError) {
+        do throws(RPCError) {
             try await loads(client)
             try await lookup(client)
             try await rotation(client)
@@ -37,7 +37,7 @@ struct DemoTour: Sendable {
     }
 
     /// 1. Every provider's first load, as `jwksd status` shows it.
-    private func loads(_ client: JWKSClient) async throws(JWKSClientError) {
+    private func loads(_ client: JWKSClient) async throws(RPCError) {
         say("1. Loading every provider (discovery, jwks_uri; initech/broken always answers 503)")
         let start = ContinuousClock.now
         var health = try await waitForHealth(client)
@@ -51,7 +51,7 @@ struct DemoTour: Sendable {
     }
 
     /// 2. One lookup, timed.
-    private func lookup(_ client: JWKSClient) async throws(JWKSClientError) {
+    private func lookup(_ client: JWKSClient) async throws(RPCError) {
         say("2. A lookup: jwksd get --tenant acme --kid acme-0")
         let start = ContinuousClock.now
         let key = try await client.getKey(tenant: "acme", kid: "acme-0")
@@ -62,7 +62,7 @@ struct DemoTour: Sendable {
     }
 
     /// 3. The issuer rotates; the first lookup of the new kid refetches once and finds it.
-    private func rotation(_ client: JWKSClient) async throws(JWKSClientError) {
+    private func rotation(_ client: JWKSClient) async throws(RPCError) {
         guard let rotated = issuer.rotate("acme") else { return }
         say("3. Rotation: the issuer now signs with \(rotated.kid), which the daemon has never seen")
         let before = issuer.requests(to: "/acme/jwks").count
@@ -76,7 +76,7 @@ struct DemoTour: Sendable {
     }
 
     /// 4. globex/sso's issuer fails; its expired keys keep being served, marked stale; then it recovers.
-    private func outage(_ client: JWKSClient) async throws(JWKSClientError) {
+    private func outage(_ client: JWKSClient) async throws(RPCError) {
         say("4. Outage: globex/sso's issuer answers 503 from now on (its keys have max-age=3)")
         issuer.inject(.status(503), at: "/globex/jwks")
         let start = ContinuousClock.now
@@ -138,10 +138,10 @@ struct DemoTour: Sendable {
             """)
     }
 
-    private func waitForHealth(_ client: JWKSClient) async throws(JWKSClientError) -> Jwksd_V1_HealthResponse {
+    private func waitForHealth(_ client: JWKSClient) async throws(RPCError) -> Jwksd_V1_HealthResponse {
         var attempts = 0
         while true {
-            do throws(JWKSClientError) {
+            do throws(RPCError) {
                 return try await client.health()
             } catch {
                 attempts += 1
