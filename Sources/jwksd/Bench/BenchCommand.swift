@@ -22,11 +22,14 @@ struct BenchCommand: AsyncParsableCommand {
               jwksd bench --mix all --miss-ratio 0.01 --json
               jwksd bench --method health --requests 100000
               jwksd bench --tenant acme --provider idp --kid acme-1 --floor --duration 10s
+              jwksd bench --redis /tmp/redis.sock --value-bytes 352 --connections 16   # Redis, same client
 
             The bench's connections are non-blocking sockets driven by --threads poll loops (1 by default, like
             redis-benchmark) that do no protobuf work and allocate nothing per call, so the figures are the
             daemon's. --floor runs, in the same process right after, a ping-pong between two threads
             over a socketpair with the same request and reply sizes, one call at a time: the machine's limit.
+            --redis drives a Redis server instead (RESP GET of a --value-bytes value, SET first) with the same
+            connections, pipelining and measurement, so a comparison with Redis measures the servers.
             """)
 
     enum BenchMethod: String, ExpressibleByArgument, CaseIterable {
@@ -56,12 +59,16 @@ struct BenchCommand: AsyncParsableCommand {
             """)
     var floor = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @Option(help: "Drive the Redis server on this Unix socket instead of jwksd (GET of a --value-bytes value).")
+    var redis: String?
+    @Option(help: "With --redis: the size of the value GET reads (use the jwksd reply's size).") var valueBytes = 512
 
     func validate() throws {
         guard connections >= 1, pipeline >= 1, threads >= 1 else {
             throw ValidationError("--connections, --pipeline and --threads must be at least 1")
         }
         guard (0...1).contains(missRatio) else { throw ValidationError("--miss-ratio must be between 0 and 1") }
+        if redis != nil { return }
         if method != .health, mix == nil, tenant == nil {
             throw ValidationError("give --tenant (with --provider and --kid for get-key) or --mix all")
         }
@@ -70,6 +77,10 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let timeout = try client.timeoutDuration()
+        if let redis {
+            try await runRedis(socketPath: redis, timeout: timeout)
+            return
+        }
         let probe = JWKSClient(socketPath: client.socketPath)
         let targets: [ByteBuffer]
         do {
@@ -104,9 +115,34 @@ struct BenchCommand: AsyncParsableCommand {
             StandardError.write("bench: \(error)\n")
             throw ExitCode(1)
         }
-        let header = BenchReport.Header(method: method.rawValue, connections: connections, pipeline: pipeline)
+        let replyBytes = run.frames.first.flatMap { try? BenchFloor.replyBytes(socketPath: client.socketPath, request: $0) }
+        let header = BenchReport.Header(
+            method: method.rawValue, connections: connections, pipeline: pipeline, replyBytes: replyBytes)
         let floors = BenchReport.Floors(socketPair: floorReport, eventLoop: eventLoopFloor)
         print(json ? report.json(header, floors: floors) : report.table(header, floors: floors))
+        if report.requests == 0 { throw ExitCode(1) }
+    }
+
+    /// The same measurement against Redis: GET of a value of `--value-bytes` bytes, through the same driver.
+    private func runRedis(socketPath: String, timeout: Duration) async throws {
+        let run = BenchRun(
+            socketPath: socketPath, method: .getKey, targets: [], connections: connections, pipeline: pipeline,
+            flags: [], timeout: timeout, threads: threads, wire: .redis)
+        let measured = try DurationText.parse(duration)
+        let warmupDuration = try DurationText.parse(warmup)
+        let report: BenchReport
+        do throws(BenchError) {
+            try BenchRun.prepareRedis(socketPath: socketPath, bytes: valueBytes)
+            _ = try await run.measure(duration: warmupDuration, requests: nil)
+            report = try await run.measure(duration: measured, requests: requests)
+        } catch {
+            StandardError.write("bench: \(error)\n")
+            throw ExitCode(1)
+        }
+        let replyBytes = valueBytes + "$\(valueBytes)\r\n\r\n".utf8.count
+        let header = BenchReport.Header(
+            method: "redis-get", connections: connections, pipeline: pipeline, replyBytes: replyBytes)
+        print(json ? report.json(header) : report.table(header))
         if report.requests == 0 { throw ExitCode(1) }
     }
 }

@@ -14,9 +14,20 @@ import Synchronization
 /// in `read`, like the `--floor` client (and like a synchronous client library), so the comparison with the
 /// floor measures the daemon, not a poll(2) the floor does not make.
 struct BenchDriver: Sendable {
+    /// What the connections speak.
+    enum Wire: Sendable {
+        /// jwksd frames: replies matched by call id.
+        case jwksd
+        /// Redis's RESP: replies come in request order (the bench drives Redis through the same client, so a
+        /// comparison measures the servers, not two load generators).
+        case redis
+    }
+
     let socketPath: String
-    /// Complete REQUEST frames; bytes 8..<12 (the call id) are overwritten per send.
+    /// Complete requests: REQUEST frames whose bytes 8..<12 (the call id) are overwritten per send, or RESP
+    /// commands.
     let frames: [[UInt8]]
+    var wire: Wire = .jwksd
     /// How many connections this thread drives, and the index of its first one (spreads the targets).
     let connections: Int
     let firstConnection: Int
@@ -37,6 +48,9 @@ struct BenchDriver: Sendable {
         var filled = 0
         var outgoing: [UInt8] = []
         var written = 0
+        /// RESP: the slots of the calls in flight, in the order their replies will come.
+        var order: [Int] = []
+        var orderHead = 0
 
         init(descriptor: Int32, pipeline: Int, target: Int) {
             self.descriptor = descriptor
@@ -104,13 +118,17 @@ struct BenchDriver: Sendable {
         connection.target = connection.target + 1 == frames.count ? 0 : connection.target + 1
         let start = connection.outgoing.count
         connection.outgoing.append(contentsOf: frame)
+        connection.sentAt[slot] = BenchSocket.now()
+        connection.inFlight += 1
+        if wire == .redis {
+            connection.order.append(slot)
+            return
+        }
         let callID = UInt32(slot + 1)
         connection.outgoing[start + 8] = UInt8(truncatingIfNeeded: callID >> 24)
         connection.outgoing[start + 9] = UInt8(truncatingIfNeeded: callID >> 16)
         connection.outgoing[start + 10] = UInt8(truncatingIfNeeded: callID >> 8)
         connection.outgoing[start + 11] = UInt8(truncatingIfNeeded: callID)
-        connection.sentAt[slot] = BenchSocket.now()
-        connection.inFlight += 1
     }
 
     /// Writes what the socket takes now; the rest waits for POLLOUT.
@@ -149,6 +167,9 @@ struct BenchDriver: Sendable {
             connection.filled += got
             let now = BenchSocket.now()
             var offset = 0
+            if wire == .redis {
+                offset = try receiveRESP(connection, now: now, into: &report)
+            } else {
             try connection.incoming.withUnsafeBufferPointer { (bytes) throws(BenchError) in
                 while connection.filled - offset >= 12 {
                     let length =
@@ -170,6 +191,7 @@ struct BenchDriver: Sendable {
                     if now < deadline, budget.take() { enqueue(connection, slot: callID - 1) }
                 }
             }
+            }
             if offset > 0 {
                 let remaining = connection.filled - offset
                 connection.incoming.withUnsafeMutableBytes { raw in
@@ -180,5 +202,56 @@ struct BenchDriver: Sendable {
             if connection.filled == connection.incoming.count { throw BenchError("a reply larger than 1 MiB") }
             if drained { return }
         }
+    }
+
+    /// Records the complete RESP replies in the buffer (bulk strings `$N\r\n…\r\n`, simple strings, errors)
+    /// against the calls in order, and queues the next calls.
+    /// - Returns: the bytes consumed.
+    private func receiveRESP(_ connection: Connection, now: UInt64, into report: inout BenchReport) throws(BenchError)
+        -> Int
+    {
+        var offset = 0
+        while true {
+            let available = connection.filled - offset
+            guard available >= 4 else { break }
+            let end: Int? = connection.incoming.withUnsafeBufferPointer { bytes in
+                var index = offset + 1
+                while index + 1 < connection.filled {
+                    if bytes[index] == 13, bytes[index + 1] == 10 { return index }
+                    index += 1
+                }
+                return nil
+            }
+            guard let lineEnd = end else { break }
+            let type = connection.incoming[offset]
+            var total = lineEnd + 2 - offset
+            var ok = type == UInt8(ascii: "+") || type == UInt8(ascii: "$")
+            if type == UInt8(ascii: "$") {
+                let digits = connection.incoming[(offset + 1)..<lineEnd]
+                guard let length = Int(String(decoding: digits, as: UTF8.self)) else {
+                    throw BenchError("Redis sent a malformed reply")
+                }
+                if length < 0 {
+                    ok = false  // a missing key
+                } else {
+                    total += length + 2
+                }
+            }
+            guard connection.filled - offset >= total else { break }
+            offset += total
+            guard connection.orderHead < connection.order.count else {
+                throw BenchError("Redis sent a reply to no request")
+            }
+            let slot = connection.order[connection.orderHead]
+            connection.orderHead += 1
+            if connection.orderHead == connection.order.count {
+                connection.order.removeAll(keepingCapacity: true)
+                connection.orderHead = 0
+            }
+            connection.inFlight -= 1
+            report.record(status: ok ? .ok : .unknown, nanoseconds: now - connection.sentAt[slot])
+            if now < deadline, budget.take() { enqueue(connection, slot: slot) }
+        }
+        return offset
     }
 }

@@ -51,6 +51,8 @@ struct BenchReport: Sendable {
         var method: String
         var connections: Int
         var pipeline: Int
+        /// Bytes of one reply on the wire (header included), when known.
+        var replyBytes: Int?
     }
 
     private func latencyLine(_ label: String) -> String {
@@ -68,7 +70,8 @@ struct BenchReport: Sendable {
     /// A readable report; with floors, their latencies and the ratios to them.
     func table(_ header: Header, floors: Floors = Floors()) -> String {
         var lines = [
-            "method \(header.method), \(header.connections) connection(s) x pipeline \(header.pipeline)",
+            "method \(header.method), \(header.connections) connection(s) x pipeline \(header.pipeline)"
+                + (header.replyBytes.map { ", replies of \($0) bytes" } ?? ""),
             String(format: "requests %d in %.2fs: %.0f req/s", requests, seconds, throughput),
             latencyLine("latency us:"),
         ]
@@ -106,6 +109,7 @@ struct BenchReport: Sendable {
             format: #"{"method":"%@","connections":%d,"pipeline":%d,"requests":%d,"seconds":%.3f,"throughput":%.1f,"#,
             header.method, header.connections, header.pipeline, requests, seconds, throughput)
         text += #""latency_us":"# + latencyJSON + #","errors":{"# + errorFields.joined(separator: ",") + "}"
+        if let bytes = header.replyBytes { text += #","reply_bytes":\#(bytes)"# }
         if let perCall = daemonMicrosPerCall { text += String(format: #","daemon_cpu_us_per_call":%.3f"#, perCall) }
         for (name, floor) in [("floor", floors.socketPair), ("event_loop_floor", floors.eventLoop)] {
             guard let floor else { continue }

@@ -17,10 +17,16 @@ struct BenchRun: Sendable {
     var timeout: Duration = .seconds(5)
     /// Client threads.
     var threads = 1
+    /// What the connections speak (Redis: `targets` are ignored; every call is `GET jwksd-bench`).
+    var wire: BenchDriver.Wire = .jwksd
 
-    /// The targets as complete REQUEST frames (call id 0; each send patches it).
+    /// The RESP command every Redis call sends.
+    static let redisGet = Array("*2\r\n$3\r\nGET\r\n$11\r\njwksd-bench\r\n".utf8)
+
+    /// The targets as complete REQUEST frames (call id 0; each send patches it), or the Redis command.
     var frames: [[UInt8]] {
-        targets.map { payload in
+        if wire == .redis { return [Self.redisGet] }
+        return targets.map { payload in
             var buffer = ByteBuffer()
             buffer.writeFrame(.request(method, callID: 0, payload: payload, flags: flags))
             return Array(buffer: buffer)
@@ -43,7 +49,7 @@ struct BenchRun: Sendable {
             for thread in 0..<threadCount {
                 let count = connections / threadCount + (thread < connections % threadCount ? 1 : 0)
                 let driver = BenchDriver(
-                    socketPath: socketPath, frames: frames, connections: count, firstConnection: first,
+                    socketPath: socketPath, frames: frames, wire: wire, connections: count, firstConnection: first,
                     pipeline: pipeline, budget: budget, deadline: deadline, timeout: timeout)
                 first += count
                 group.addTask { await BenchSocket.onThread { driver.run() } }
@@ -59,5 +65,17 @@ struct BenchRun: Sendable {
             merged.daemonCPU = cpuAfter - cpuBefore
         }
         return merged
+    }
+
+    /// Stores the value every Redis call reads: `SET jwksd-bench` to `bytes` bytes.
+    static func prepareRedis(socketPath: String, bytes: Int) throws(BenchError) {
+        let descriptor = try BenchSocket.connect(socketPath)
+        defer { close(descriptor) }
+        let value = [UInt8](repeating: UInt8(ascii: "k"), count: bytes)
+        let command = Array("*3\r\n$3\r\nSET\r\n$11\r\njwksd-bench\r\n$\(bytes)\r\n".utf8) + value + Array("\r\n".utf8)
+        try BenchSocket.writeAll(descriptor, command)
+        var reply = [UInt8](repeating: 0, count: 5)
+        try BenchSocket.readExactly(descriptor, into: &reply, count: 5)
+        guard reply == Array("+OK\r\n".utf8) else { throw BenchError("Redis did not accept SET jwksd-bench") }
     }
 }
