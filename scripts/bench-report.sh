@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces the figures in BENCHMARKS.md on this machine (release build; daemon, DevIssuer, Redis and the
-# bench on the same host). Takes ~8 minutes after the build. Needs redis-server/redis-benchmark for the
-# comparison (apt-get install redis-server); skips that part when they are missing.
-#   scripts/bench-report.sh [SECONDS_PER_RUN] [all|lookups|redis|scale|storm]
+# bench on the same host). Takes ~10 minutes after the build. Redis (installed with apt-get when missing) is
+# driven by the same client as jwksd (`jwksd bench --redis`): one connection pinned to one CPU for both, 16
+# connections, 16 x 16 pipelined, with each server's CPU per call.
+#   scripts/bench-report.sh [SECONDS_PER_RUN] [all|lookups|scale|storm]
 # STORM_RUNS (default 3): runs per phase and connection count in the storm section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,8 @@ refreshes() { curl -s http://127.0.0.1:19464/metrics | awk '/^jwksd_refreshes_to
 
 echo "# jwksd bench report: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r)"
 if want lookups; then
-echo "## Lookups (3 DevIssuer providers + two file providers)"
+echo "## Lookups: jwksd GetKey beside Redis GET of a value the reply's size, through the same client"
+command -v redis-server >/dev/null || scripts/apt-install.sh redis-server >/dev/null 2>&1 || true
 "$jwksd" dev-issuer --issuers 3 --port 0 --keys p256,ed25519 --write-config "$work/small.yaml" \
     --socket "$work/jwksd.sock" >"$work/issuer.log" 2>&1 &
 pids+=($!)
@@ -39,38 +41,74 @@ cat >>"$work/small.yaml" <<YAML
       microsoft: { file: "$(pwd)/Tests/JWKSServerTests/Fixtures/microsoft-jwks.json" }
       google: { file: "$fixtures/google-jwks-v3-2026-08-12.json" }
 YAML
-sed -i 's/^server:$/server:\n  compress_min_bytes: 4096/' "$work/small.yaml"
 "$jwksd" serve --config "$work/small.yaml" --log-level error &
 daemon=$!
 pids+=($daemon)
 wait_healthy
+redis=""
+if command -v redis-server >/dev/null; then
+    redis-server --port 0 --unixsocket "$work/redis.sock" --save "" --appendonly no --daemonize no \
+        >"$work/redis.log" 2>&1 &
+    redis=$!
+    pids+=($redis)
+    sleep 0.5
+    echo "Redis $(redis-server --version | awk '{print $3}') on a Unix socket, no persistence"
+fi
 key=(--tenant t0 --provider p0 --kid p0-0)
-echo "### GetKey, one connection, with the floor"
+reply=$("$jwksd" bench "${key[@]}" --requests 2000 --warmup 0s --json | sed -E 's/.*"reply_bytes":([0-9]+).*/\1/')
+value=$((reply - 8))  # RESP's "\$N\r\n ... \r\n" around the value: the same bytes on the wire
+echo "GetKey replies are $reply bytes; Redis values $value bytes (+8 bytes of RESP framing)"
+# One shape for both servers: ARGS... ; the one-connection shape pins both servers and the client to CPU 0
+# (a wake-up across the two vCPUs costs 7-60 us here and swings single-connection figures 3-8x).
+side_by_side() {
+    local label=$1 pin=$2; shift 2
+    local cpu=(); [ "$pin" = pin ] && cpu=(taskset -c 0)
+    if [ "$pin" = pin ]; then taskset -a -p -c 0 "$daemon" >/dev/null; [ -n "$redis" ] && taskset -a -p -c 0 "$redis" >/dev/null; fi
+    "${cpu[@]}" "$jwksd" bench "${key[@]}" --duration "${seconds}s" "$@" --json >"$work/j.json"
+    echo "jwksd  $label: $(cat "$work/j.json")"
+    if [ -n "$redis" ]; then
+        "${cpu[@]}" "$jwksd" bench --redis "$work/redis.sock" --value-bytes "$value" --duration "${seconds}s" "$@" \
+            --json >"$work/r.json"
+        echo "redis  $label: $(cat "$work/r.json")"
+        python3 - "$work/j.json" "$work/r.json" "$label" <<'PY'
+import json, sys
+j, r = (json.load(open(p)) for p in sys.argv[1:3])
+ratio = lambda a, b: a / b if b else float("nan")
+print(f"ratio  {sys.argv[3]}: p50 {ratio(j['latency_us']['p50'], r['latency_us']['p50']):.2f}x, "
+      f"p99 {ratio(j['latency_us']['p99'], r['latency_us']['p99']):.2f}x, "
+      f"throughput {ratio(j['throughput'], r['throughput']):.2f}x, "
+      f"server CPU per call {ratio(j.get('daemon_cpu_us_per_call', 0), r.get('daemon_cpu_us_per_call', 0)):.2f}x "
+      "(jwksd / Redis)")
+PY
+    fi
+    if [ "$pin" = pin ]; then taskset -a -p -c 0-"$(($(nproc) - 1))" "$daemon" >/dev/null; [ -n "$redis" ] && taskset -a -p -c 0-"$(($(nproc) - 1))" "$redis" >/dev/null; fi
+}
+echo "### one connection, pinned to one CPU"
+side_by_side "1 connection (CPU 0)" pin
+echo "### 16 connections"
+side_by_side "16 connections" free --connections 16
+echo "### 16 connections x pipeline 16"
+side_by_side "16 x 16 pipelined" free --connections 16 --pipeline 16
+echo "### floors: GetKey, one connection, unpinned"
 "$jwksd" bench "${key[@]}" --duration "${seconds}s" --floor
-echo "### GetKey, 16 connections"
-"$jwksd" bench "${key[@]}" --duration "${seconds}s" --connections 16
-echo "### GetKey, 16 connections x pipeline 16"
-"$jwksd" bench "${key[@]}" --duration "${seconds}s" --connections 16 --pipeline 16
+echo "### GetKey of a 1.5 KB Microsoft key (x5c), one connection: compressed vs plain (daemon CPU per call)"
+mskid=$("$jwksd" keys --tenant sets --provider microsoft | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"][0]["kid"])')
+"$jwksd" bench --tenant sets --provider microsoft --kid "$mskid" --duration "${seconds}s" --compressed --json >"$work/c.json"
+"$jwksd" bench --tenant sets --provider microsoft --kid "$mskid" --duration "${seconds}s" --json >"$work/p.json"
+echo "compressed: $(cat "$work/c.json")"
+echo "plain:      $(cat "$work/p.json")"
+python3 - "$work/c.json" "$work/p.json" <<'PY'
+import json, sys
+c, p = (json.load(open(x)) for x in sys.argv[1:3])
+print(f"compressed / plain daemon CPU per call: {c['daemon_cpu_us_per_call'] / p['daemon_cpu_us_per_call']:.2f}x "
+      f"(replies {c.get('reply_bytes')} vs {p.get('reply_bytes')} bytes)")
+PY
 echo "### GetKeySet: Microsoft 15 KB compressed vs Google 2 KB plain, one connection"
 "$jwksd" bench --method get-key-set --tenant sets --provider microsoft --compressed --duration "${seconds}s"
 "$jwksd" bench --method get-key-set --tenant sets --provider google --duration "${seconds}s"
 echo "daemon RSS: $(rss_mb "$daemon") MB"
 kill "$daemon"; wait "$daemon" 2>/dev/null || true
-fi
-
-if want redis && command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
-    echo "## Redis $(redis-server --version | awk '{print $3}') GET of a 2 KB value over a Unix socket"
-    redis-server --port 0 --unixsocket "$work/redis.sock" --save "" --appendonly no --daemonize no \
-        >"$work/redis.log" 2>&1 &
-    pids+=($!)
-    sleep 0.5
-    requests=$((seconds * 30000))
-    echo "(CSV: test, requests/s, avg, min, p50, p95, p99, max latency in ms)"
-    for args in "-c 1" "-c 16" "-c 16 -P 16"; do
-        echo "### redis-benchmark -t get -d 2048 $args"
-        # shellcheck disable=SC2086
-        redis-benchmark -s "$work/redis.sock" -t get -d 2048 -n "$requests" $args --csv | tail -n 1
-    done
+[ -n "$redis" ] && { kill "$redis"; wait "$redis" 2>/dev/null || true; }
 fi
 
 if want scale; then
