@@ -88,6 +88,28 @@ struct HostileInputTests {
         #expect(reply.callID == 5 && reply.kind == .response && reply.status == .ok)
     }
 
+    @Test("cancelling a lookup that joined another's refetch leaves the other to finish, and the provider usable")
+    func cancelJoinedLookup() async throws {
+        let harness = try await Self.harness()
+        defer { Task { await harness.shutdown() } }
+        harness.issuer.inject(.delay(.milliseconds(500)), at: "/slow/jwks", times: 1)
+        let raw = try await RawConnection.connect(harness.socketPath)
+        defer { raw.close() }
+        // Call 1 starts the refetch for an unknown kid; call 2 (another unknown kid) joins it and is cancelled.
+        var bytes = frameBytes(.request(.getKey, callID: 1, payload: getKeyPayload("slow", "idp", "new-1")))
+        bytes += frameBytes(.request(.getKey, callID: 2, payload: getKeyPayload("slow", "idp", "new-2")))
+        bytes += frameBytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 2, payload: ByteBuffer()))
+        try raw.send(bytes)
+        let cancelled = try #require(try await raw.readFrame())
+        #expect(cancelled.callID == 2 && cancelled.status == .cancelled)
+        let first = try #require(try await raw.readFrame())
+        #expect(first.callID == 1 && first.status == .notFound)
+        #expect(harness.issuer.requests(to: "/slow/jwks").count == 2)
+        try raw.send(.request(.getKey, callID: 3, payload: getKeyPayload("slow", "idp", "slow-0")))
+        let hit = try #require(try await raw.readFrame())
+        #expect(hit.callID == 3 && hit.status == .ok)
+    }
+
     @Test("request strings outside the grammar are INVALID_ARGUMENT before any work")
     func grammar() async throws {
         let harness = try await Self.harness()

@@ -10,6 +10,10 @@ import NIOCore
 import SwiftProtobuf
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("Server methods over the socket", .serialized)
 struct MethodTests {
     static let tenants = """
@@ -133,14 +137,45 @@ struct MethodTests {
     func watch() async throws {
         let harness = try await Self.harness()
         defer { Task { await harness.shutdown() } }
-        let stream = harness.client.watch(tenants: ["beta"])
-        var iterator = stream.makeAsyncIterator()
-        try await Task.sleep(for: .milliseconds(50))
+        // On one connection frames are handled in order: once the Health answer arrives, the Watch is subscribed.
+        let raw = try await RawConnection.connect(harness.socketPath)
+        defer { raw.close() }
+        try raw.send(.request(.watch, callID: 1, payload: watchPayload(tenants: ["beta"])))
+        try raw.send(.request(.health, callID: 2, payload: ByteBuffer()))
+        #expect(try await raw.readFrame()?.callID == 2)
         let rotated = try #require(harness.issuer.rotate("beta"))
         _ = try await harness.client.refresh(tenant: "beta")
-        let event = try #require(try await iterator.next())
+        let frame = try #require(try await raw.readFrame())
+        #expect(frame.kind == .message && frame.callID == 1)
+        let event = try Jwksd_V1_WatchEvent(serializedBytes: Array(buffer: frame.payload))
         #expect(event.tenant == "beta" && event.provider == "idp" && event.kind == .keysChanged)
         #expect(event.kids.first == rotated.kid)
+    }
+
+    @Test("a peer is let in by allowed_gids when its uid is not listed; a tenant listing neither is NOT_FOUND")
+    func allowedGIDs() async throws {
+        let tenants = """
+            bygroup:
+              allowed_uids: [\(getuid() &+ 1)]
+              allowed_gids: [\(getgid())]
+              providers:
+                idp: { jwks_uri: "{{BASE}}/beta/jwks" }
+            othergroup:
+              allowed_gids: [\(getgid() &+ 1)]
+              providers:
+                idp: { jwks_uri: "{{BASE}}/beta/jwks" }
+            """
+        let harness = try await ServerHarness(yaml: ServerHarness.yaml(tenants)) {
+            $0.addIssuer("beta", kinds: [.p256], maxAge: 300)
+        }
+        defer { Task { await harness.shutdown() } }
+        #expect(try await harness.client.getKey(tenant: "bygroup", kid: "beta-0").kid == "beta-0")
+        await #expect {
+            _ = try await harness.client.getKey(tenant: "othergroup", kid: "beta-0")
+        } throws: { error in
+            (error as? RPCError)?.code == .notFound
+        }
+        #expect(try await harness.client.listTenants().tenants.map(\.id) == ["bygroup"])
     }
 
     @Test(
