@@ -69,87 +69,87 @@ struct HostileInputTests {
     @Test("a cancelled lookup's late reply does not answer a new call that reuses its id")
     func cancelThenReuse() async throws {
         let hooks = GatedHooks()
-        let harness = try await Self.harness(hooks: hooks)
-        defer { Task { await harness.shutdown() } }
-        harness.issuer.inject(.delay(.milliseconds(300)), at: "/slow/jwks", times: 1)
-        let raw = try await RawConnection.connect(harness.socketPath)
-        defer { raw.close() }
-        // In one write: a lookup that waits for a refetch, its CANCEL, and a new call with the same id. The
-        // cancelled lookup's work ends after the new call has started; its reply must not answer the new call.
-        var bytes = frameBytes(.request(.getKey, callID: 5, payload: getKeyPayload("slow", "idp", "rotated-later")))
-        bytes += frameBytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 5, payload: ByteBuffer()))
-        bytes += frameBytes(.request(.reload, callID: 5, payload: ByteBuffer()))
-        try raw.send(bytes)
-        let cancelled = try #require(try await raw.readFrame())
-        #expect(cancelled.callID == 5 && cancelled.status == .cancelled)
-        try await Task.sleep(for: .milliseconds(700))
-        hooks.open()
-        let reply = try #require(try await raw.readFrame())
-        #expect(reply.callID == 5 && reply.kind == .response && reply.status == .ok)
+        try await withHarness(try await Self.harness(hooks: hooks)) { harness in
+            harness.issuer.inject(.delay(.milliseconds(300)), at: "/slow/jwks", times: 1)
+            let raw = try await RawConnection.connect(harness.socketPath)
+            defer { raw.close() }
+            // In one write: a lookup that waits for a refetch, its CANCEL, and a new call with the same id. The
+            // cancelled lookup's work ends after the new call has started; its reply must not answer the new call.
+            var bytes = frameBytes(.request(.getKey, callID: 5, payload: getKeyPayload("slow", "idp", "rotated-later")))
+            bytes += frameBytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 5, payload: ByteBuffer()))
+            bytes += frameBytes(.request(.reload, callID: 5, payload: ByteBuffer()))
+            try raw.send(bytes)
+            let cancelled = try #require(try await raw.readFrame())
+            #expect(cancelled.callID == 5 && cancelled.status == .cancelled)
+            try await Task.sleep(for: .milliseconds(700))
+            hooks.open()
+            let reply = try #require(try await raw.readFrame())
+            #expect(reply.callID == 5 && reply.kind == .response && reply.status == .ok)
+        }
     }
 
     @Test("cancelling a lookup that joined another's refetch leaves the other to finish, and the provider usable")
     func cancelJoinedLookup() async throws {
-        let harness = try await Self.harness()
-        defer { Task { await harness.shutdown() } }
-        harness.issuer.inject(.delay(.milliseconds(500)), at: "/slow/jwks", times: 1)
-        let raw = try await RawConnection.connect(harness.socketPath)
-        defer { raw.close() }
-        // Call 1 starts the refetch for an unknown kid; call 2 (another unknown kid) joins it and is cancelled.
-        var bytes = frameBytes(.request(.getKey, callID: 1, payload: getKeyPayload("slow", "idp", "new-1")))
-        bytes += frameBytes(.request(.getKey, callID: 2, payload: getKeyPayload("slow", "idp", "new-2")))
-        bytes += frameBytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 2, payload: ByteBuffer()))
-        try raw.send(bytes)
-        let cancelled = try #require(try await raw.readFrame())
-        #expect(cancelled.callID == 2 && cancelled.status == .cancelled)
-        let first = try #require(try await raw.readFrame())
-        #expect(first.callID == 1 && first.status == .notFound)
-        #expect(harness.issuer.requests(to: "/slow/jwks").count == 2)
-        try raw.send(.request(.getKey, callID: 3, payload: getKeyPayload("slow", "idp", "slow-0")))
-        let hit = try #require(try await raw.readFrame())
-        #expect(hit.callID == 3 && hit.status == .ok)
+        try await withHarness(try await Self.harness()) { harness in
+            harness.issuer.inject(.delay(.milliseconds(500)), at: "/slow/jwks", times: 1)
+            let raw = try await RawConnection.connect(harness.socketPath)
+            defer { raw.close() }
+            // Call 1 starts the refetch for an unknown kid; call 2 (another unknown kid) joins it and is cancelled.
+            var bytes = frameBytes(.request(.getKey, callID: 1, payload: getKeyPayload("slow", "idp", "new-1")))
+            bytes += frameBytes(.request(.getKey, callID: 2, payload: getKeyPayload("slow", "idp", "new-2")))
+            bytes += frameBytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 2, payload: ByteBuffer()))
+            try raw.send(bytes)
+            let cancelled = try #require(try await raw.readFrame())
+            #expect(cancelled.callID == 2 && cancelled.status == .cancelled)
+            let first = try #require(try await raw.readFrame())
+            #expect(first.callID == 1 && first.status == .notFound)
+            #expect(harness.issuer.requests(to: "/slow/jwks").count == 2)
+            try raw.send(.request(.getKey, callID: 3, payload: getKeyPayload("slow", "idp", "slow-0")))
+            let hit = try #require(try await raw.readFrame())
+            #expect(hit.callID == 3 && hit.status == .ok)
+        }
     }
 
     @Test("request strings outside the grammar are INVALID_ARGUMENT before any work")
     func grammar() async throws {
-        let harness = try await Self.harness()
-        defer { Task { await harness.shutdown() } }
-        let raw = try await RawConnection.connect(harness.socketPath)
-        defer { raw.close() }
-        var alg = Jwksd_V1_GetKeyRequest()
-        alg.tenant = "acme"
-        alg.kid = "acme-0"
-        alg.alg = "HS256"
-        let requests: [(UInt32, ByteBuffer)] = [
-            (1, getKeyPayload("acme", "idp", String(repeating: "k", count: 60_000))),
-            (2, getKeyPayload(String(repeating: "t", count: 65), "", "k")),
-            (3, getKeyPayload("acme", "id p", "k")),
-            (4, ByteBuffer(bytes: try alg.serializedBytes() as [UInt8])),
-            (5, watchPayload(providers: ["acme"])),
-            (6, watchPayload(providers: [String(repeating: "x", count: 60_000)])),
-            (7, watchPayload(tenants: ["bad tenant"])),
-        ]
-        for (id, payload) in requests {
-            try raw.send(.request(id <= 4 ? .getKey : .watch, callID: id, payload: payload))
-            let reply = try #require(try await raw.readFrame())
-            #expect(reply.callID == id && reply.status == .invalidArgument, "call \(id): \(reply.text)")
+        try await withHarness(try await Self.harness()) { harness in
+            let raw = try await RawConnection.connect(harness.socketPath)
+            defer { raw.close() }
+            var alg = Jwksd_V1_GetKeyRequest()
+            alg.tenant = "acme"
+            alg.kid = "acme-0"
+            alg.alg = "HS256"
+            let requests: [(UInt32, ByteBuffer)] = [
+                (1, getKeyPayload("acme", "idp", String(repeating: "k", count: 60_000))),
+                (2, getKeyPayload(String(repeating: "t", count: 65), "", "k")),
+                (3, getKeyPayload("acme", "id p", "k")),
+                (4, ByteBuffer(bytes: try alg.serializedBytes() as [UInt8])),
+                (5, watchPayload(providers: ["acme"])),
+                (6, watchPayload(providers: [String(repeating: "x", count: 60_000)])),
+                (7, watchPayload(tenants: ["bad tenant"])),
+            ]
+            for (id, payload) in requests {
+                try raw.send(.request(id <= 4 ? .getKey : .watch, callID: id, payload: payload))
+                let reply = try #require(try await raw.readFrame())
+                #expect(reply.callID == id && reply.status == .invalidArgument, "call \(id): \(reply.text)")
+            }
+            // None of them reached the engine: no refetch was started for the 60 KB kid.
+            #expect(harness.issuer.requests(to: "/acme/jwks").count == 1)
         }
-        // None of them reached the engine: no refetch was started for the 60 KB kid.
-        #expect(harness.issuer.requests(to: "/acme/jwks").count == 1)
     }
 
     @Test("Watch selectors must name providers that exist; unknown ones are NOT_FOUND")
     func watchSelectors() async throws {
-        let harness = try await Self.harness()
-        defer { Task { await harness.shutdown() } }
-        let raw = try await RawConnection.connect(harness.socketPath)
-        defer { raw.close() }
-        try raw.send(.request(.watch, callID: 1, payload: watchPayload(providers: ["files/ghost"])))
-        #expect(try await raw.readFrame()?.status == .notFound)
-        try raw.send(.request(.watch, callID: 2, payload: watchPayload(providers: ["acme/ghost"])))
-        #expect(try await raw.readFrame()?.status == .notFound)
-        try raw.send(.request(.watch, callID: 3, payload: watchPayload(tenants: ["nobody"])))
-        #expect(try await raw.readFrame()?.status == .notFound)
+        try await withHarness(try await Self.harness()) { harness in
+            let raw = try await RawConnection.connect(harness.socketPath)
+            defer { raw.close() }
+            try raw.send(.request(.watch, callID: 1, payload: watchPayload(providers: ["files/ghost"])))
+            #expect(try await raw.readFrame()?.status == .notFound)
+            try raw.send(.request(.watch, callID: 2, payload: watchPayload(providers: ["acme/ghost"])))
+            #expect(try await raw.readFrame()?.status == .notFound)
+            try raw.send(.request(.watch, callID: 3, payload: watchPayload(tenants: ["nobody"])))
+            #expect(try await raw.readFrame()?.status == .notFound)
+        }
     }
 
     @Test("a Watch whose client never reads ends RESOURCE_EXHAUSTED instead of buffering without bound")
@@ -167,28 +167,30 @@ struct HostileInputTests {
         }
         try writeKeys(0)
         let tenants = "files:\n  providers:\n    big: { file: \"\(keysFile.path)\" }\n"
-        let harness = try await ServerHarness(
-            yaml: ServerHarness.yaml(tenants),
-            adjust: { settings in
-                settings.watchBacklogBytes = 4_096
-                settings.watchBufferEvents = 32
+        try await withHarness(
+            try await ServerHarness(
+                yaml: ServerHarness.yaml(tenants),
+                adjust: { settings in
+                    settings.watchBacklogBytes = 4_096
+                    settings.watchBufferEvents = 32
+                }
+            ) { _ in }
+        ) { harness in
+            let raw = try await RawConnection.connect(harness.socketPath, timeout: .seconds(10))
+            defer { raw.close() }
+            try raw.send(.request(.watch, callID: 9, payload: watchPayload(tenants: ["files"])))
+            try await Task.sleep(for: .milliseconds(100))
+            for round in 1...120 {
+                try writeKeys(round)
+                _ = await harness.engine.refresh(
+                    tenant: "files", provider: "big", deadline: harness.clock.now.advanced(by: .seconds(60)))
             }
-        ) { _ in }
-        defer { Task { await harness.shutdown() } }
-        let raw = try await RawConnection.connect(harness.socketPath, timeout: .seconds(10))
-        defer { raw.close() }
-        try raw.send(.request(.watch, callID: 9, payload: watchPayload(tenants: ["files"])))
-        try await Task.sleep(for: .milliseconds(100))
-        for round in 1...120 {
-            try writeKeys(round)
-            _ = await harness.engine.refresh(
-                tenant: "files", provider: "big", deadline: harness.clock.now.advanced(by: .seconds(60)))
+            let end = try #require(try await raw.response(for: 9))
+            #expect(end.status == .resourceExhausted, "\(end.text)")
+            // The ended Watch left no subscription behind.
+            for _ in 0..<100 where harness.engine.subscriberCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(harness.engine.subscriberCount == 0)
         }
-        let end = try #require(try await raw.response(for: 9))
-        #expect(end.status == .resourceExhausted, "\(end.text)")
-        // The ended Watch left no subscription behind.
-        for _ in 0..<100 where harness.engine.subscriberCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(harness.engine.subscriberCount == 0)
     }
 
     @Test("a reload that revokes a peer's access ends its Watch with PERMISSION_DENIED")
@@ -202,121 +204,125 @@ struct HostileInputTests {
                 idp: { jwks_uri: "{{BASE}}/acme/jwks" }
             """
         }
-        let harness = try await ServerHarness(yaml: ServerHarness.yaml(tenants(uid))) {
-            $0.addIssuer("acme", kinds: [.p256], maxAge: 300)
+        try await withHarness(
+            try await ServerHarness(yaml: ServerHarness.yaml(tenants(uid))) {
+                $0.addIssuer("acme", kinds: [.p256], maxAge: 300)
+            }
+        ) { harness in
+            let raw = try await RawConnection.connect(harness.socketPath)
+            defer { raw.close() }
+            try raw.send(.request(.watch, callID: 3, payload: watchPayload(tenants: ["acme"])))
+            try await Task.sleep(for: .milliseconds(100))
+            let text = ServerHarness.yaml(tenants(uid &+ 1)).replacingOccurrences(
+                of: "{{BASE}}", with: harness.issuer.baseURL
+            )
+            .replacingOccurrences(of: "{{SOCKET}}", with: harness.socketPath)
+            harness.engine.apply(try ConfigLoader.load(text: text, baseDirectory: harness.directory.path))
+            let end = try #require(try await raw.response(for: 3))
+            #expect(end.status == .permissionDenied)
         }
-        defer { Task { await harness.shutdown() } }
-        let raw = try await RawConnection.connect(harness.socketPath)
-        defer { raw.close() }
-        try raw.send(.request(.watch, callID: 3, payload: watchPayload(tenants: ["acme"])))
-        try await Task.sleep(for: .milliseconds(100))
-        let text = ServerHarness.yaml(tenants(uid &+ 1)).replacingOccurrences(
-            of: "{{BASE}}", with: harness.issuer.baseURL
-        )
-        .replacingOccurrences(of: "{{SOCKET}}", with: harness.socketPath)
-        harness.engine.apply(try ConfigLoader.load(text: text, baseDirectory: harness.directory.path))
-        let end = try #require(try await raw.response(for: 3))
-        #expect(end.status == .permissionDenied)
     }
 
     @Test("a peer's connections and Watch streams are capped per uid; admin uids are exempt")
     func perUIDQuotas() async throws {
-        let harness = try await Self.harness(
-            server: "max_connections_per_uid: 2\nmax_watches_per_uid: 2\nadmin_uids: [4242]")
-        defer { Task { await harness.shutdown() } }
-        let first = try await RawConnection.connect(harness.socketPath)
-        let second = try await RawConnection.connect(harness.socketPath)
-        defer {
+        try await withHarness(
+            try await Self.harness(
+                server: "max_connections_per_uid: 2\nmax_watches_per_uid: 2\nadmin_uids: [4242]")
+        ) { harness in
+            let first = try await RawConnection.connect(harness.socketPath)
+            let second = try await RawConnection.connect(harness.socketPath)
+            defer {
+                first.close()
+                second.close()
+            }
+            try first.send(.request(.health, callID: 1, payload: ByteBuffer()))
+            #expect(try await first.readFrame()?.status == .ok)
+            try second.send(.request(.health, callID: 1, payload: ByteBuffer()))
+            #expect(try await second.readFrame()?.status == .ok)
+            // harness.client holds no connection yet; a third raw one is over the quota.
+            let third = try await RawConnection.connect(harness.socketPath)
+            let refused = try await third.readUntilClosed()
+            third.close()
+            #expect(refused.map(\.kind) == [.goaway] && refused.first?.status == .resourceExhausted)
+            try first.send(.request(.watch, callID: 2, payload: watchPayload()))
+            try first.send(.request(.watch, callID: 3, payload: watchPayload()))
+            // Answered in order on that connection: both Watch calls hold their slots once this comes back.
+            try first.send(.request(.health, callID: 9, payload: ByteBuffer()))
+            #expect(try await first.readFrame()?.callID == 9)
+            try second.send(.request(.watch, callID: 2, payload: watchPayload()))
+            let over = try #require(try await second.readFrame())
+            #expect(over.callID == 2 && over.status == .resourceExhausted)
+            // Ending a Watch gives its slot back.
+            try first.send(Frame(kind: .cancel, code: Method.watch.rawValue, callID: 3, payload: ByteBuffer()))
+            #expect(try await first.readFrame()?.status == .cancelled)
+            try second.send(.request(.watch, callID: 4, payload: watchPayload()))
+            try second.send(.request(.health, callID: 5, payload: ByteBuffer()))
+            let next = try #require(try await second.readFrame())
+            #expect(next.callID == 5 && next.status == .ok, "the Watch was refused: \(next.text)")
+            // Closing a connection gives its slot back.
             first.close()
-            second.close()
+            try await Task.sleep(for: .milliseconds(100))
+            let fourth = try await RawConnection.connect(harness.socketPath)
+            defer { fourth.close() }
+            try fourth.send(.request(.health, callID: 1, payload: ByteBuffer()))
+            #expect(try await fourth.readFrame()?.status == .ok)
         }
-        try first.send(.request(.health, callID: 1, payload: ByteBuffer()))
-        #expect(try await first.readFrame()?.status == .ok)
-        try second.send(.request(.health, callID: 1, payload: ByteBuffer()))
-        #expect(try await second.readFrame()?.status == .ok)
-        // harness.client holds no connection yet; a third raw one is over the quota.
-        let third = try await RawConnection.connect(harness.socketPath)
-        let refused = try await third.readUntilClosed()
-        third.close()
-        #expect(refused.map(\.kind) == [.goaway] && refused.first?.status == .resourceExhausted)
-        try first.send(.request(.watch, callID: 2, payload: watchPayload()))
-        try first.send(.request(.watch, callID: 3, payload: watchPayload()))
-        // Answered in order on that connection: both Watch calls hold their slots once this comes back.
-        try first.send(.request(.health, callID: 9, payload: ByteBuffer()))
-        #expect(try await first.readFrame()?.callID == 9)
-        try second.send(.request(.watch, callID: 2, payload: watchPayload()))
-        let over = try #require(try await second.readFrame())
-        #expect(over.callID == 2 && over.status == .resourceExhausted)
-        // Ending a Watch gives its slot back.
-        try first.send(Frame(kind: .cancel, code: Method.watch.rawValue, callID: 3, payload: ByteBuffer()))
-        #expect(try await first.readFrame()?.status == .cancelled)
-        try second.send(.request(.watch, callID: 4, payload: watchPayload()))
-        try second.send(.request(.health, callID: 5, payload: ByteBuffer()))
-        let next = try #require(try await second.readFrame())
-        #expect(next.callID == 5 && next.status == .ok, "the Watch was refused: \(next.text)")
-        // Closing a connection gives its slot back.
-        first.close()
-        try await Task.sleep(for: .milliseconds(100))
-        let fourth = try await RawConnection.connect(harness.socketPath)
-        defer { fourth.close() }
-        try fourth.send(.request(.health, callID: 1, payload: ByteBuffer()))
-        #expect(try await fourth.readFrame()?.status == .ok)
     }
 
     @Test("partial frames across all connections are capped; the connection that would pass the cap is closed")
     func partialFrameBudget() async throws {
-        let harness = try await Self.harness(adjust: { $0.maxPartialFrameBytes = 100_000 })
-        defer { Task { await harness.shutdown() } }
-        var connections: [RawConnection] = []
-        defer { for connection in connections { connection.close() } }
-        // Each sends the header of a 60 KB frame and 45 KB of it, then stops.
-        let header: [UInt8] = [0, 0, 0xEA, 0x68, 1, 1, 0, 8, 0, 0, 0, 1]
-        for _ in 0..<3 {
-            let connection = try await RawConnection.connect(harness.socketPath)
-            connections.append(connection)
-            try connection.send(header + [UInt8](repeating: 0, count: 45_000))
-            try await Task.sleep(for: .milliseconds(100))
+        try await withHarness(try await Self.harness(adjust: { $0.maxPartialFrameBytes = 100_000 })) { harness in
+            var connections: [RawConnection] = []
+            defer { for connection in connections { connection.close() } }
+            // Each sends the header of a 60 KB frame and 45 KB of it, then stops.
+            let header: [UInt8] = [0, 0, 0xEA, 0x68, 1, 1, 0, 8, 0, 0, 0, 1]
+            for _ in 0..<3 {
+                let connection = try await RawConnection.connect(harness.socketPath)
+                connections.append(connection)
+                try connection.send(header + [UInt8](repeating: 0, count: 45_000))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let closed = try await connections[2].readUntilClosed()
+            #expect(closed.last?.kind == .goaway && closed.last?.status == .resourceExhausted)
+            #expect(harness.server.quotas.partialFrameBytes <= 100_000)
+            connections[0].close()
+            connections[1].close()
+            connections.removeAll()
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(harness.server.quotas.partialFrameBytes == 0)
         }
-        let closed = try await connections[2].readUntilClosed()
-        #expect(closed.last?.kind == .goaway && closed.last?.status == .resourceExhausted)
-        #expect(harness.server.quotas.partialFrameBytes <= 100_000)
-        connections[0].close()
-        connections[1].close()
-        connections.removeAll()
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(harness.server.quotas.partialFrameBytes == 0)
     }
 
     @Test("Health names only what the peer may read; Status of an unreadable tenant is NOT_FOUND like an unknown one")
     func noExistenceOracle() async throws {
-        let harness = try await Self.harness()
-        defer { Task { await harness.shutdown() } }
-        let hidden = """
-            acme:
-              providers:
-                idp: { jwks_uri: "{{BASE}}/acme/jwks" }
-            hidden:
-              allowed_uids: [\(getuid() &+ 1)]
-              providers:
-                secret: { jwks_uri: "{{BASE}}/hidden/jwks" }
-            """
-        harness.issuer.inject(.delay(.seconds(5)), at: "/hidden/jwks", times: 1)
-        let text = ServerHarness.yaml(hidden).replacingOccurrences(of: "{{BASE}}", with: harness.issuer.baseURL)
-            .replacingOccurrences(of: "{{SOCKET}}", with: harness.socketPath)
-        harness.engine.apply(try ConfigLoader.load(text: text, baseDirectory: harness.directory.path))
-        let health = try await harness.client.health()
-        #expect(!health.serving)
-        #expect(health.loading.isEmpty && health.providers == 1)
-        for tenant in ["hidden", "nobody"] {
-            await #expect {
-                _ = try await harness.client.status(tenant: tenant)
-            } throws: { error in
-                (error as? RPCError)?.code == .notFound
-            }
-            await #expect {
-                _ = try await harness.client.getKey(tenant: tenant, kid: "k")
-            } throws: { error in
-                (error as? RPCError)?.code == .notFound
+        try await withHarness(try await Self.harness()) { harness in
+            let hidden = """
+                acme:
+                  providers:
+                    idp: { jwks_uri: "{{BASE}}/acme/jwks" }
+                hidden:
+                  allowed_uids: [\(getuid() &+ 1)]
+                  providers:
+                    secret: { jwks_uri: "{{BASE}}/hidden/jwks" }
+                """
+            harness.issuer.inject(.delay(.seconds(5)), at: "/hidden/jwks", times: 1)
+            let text = ServerHarness.yaml(hidden).replacingOccurrences(of: "{{BASE}}", with: harness.issuer.baseURL)
+                .replacingOccurrences(of: "{{SOCKET}}", with: harness.socketPath)
+            harness.engine.apply(try ConfigLoader.load(text: text, baseDirectory: harness.directory.path))
+            let health = try await harness.client.health()
+            #expect(!health.serving)
+            #expect(health.loading.isEmpty && health.providers == 1)
+            for tenant in ["hidden", "nobody"] {
+                await #expect {
+                    _ = try await harness.client.status(tenant: tenant)
+                } throws: { error in
+                    (error as? RPCError)?.code == .notFound
+                }
+                await #expect {
+                    _ = try await harness.client.getKey(tenant: tenant, kid: "k")
+                } throws: { error in
+                    (error as? RPCError)?.code == .notFound
+                }
             }
         }
     }

@@ -97,31 +97,31 @@ struct ReplyCacheTests {
 
     @Test("a rotation published between two identical lookups on one connection is seen by the second")
     func publication() async throws {
-        let harness = try await MethodTests.harness()
-        defer { Task { await harness.shutdown() } }
-        let client = harness.client
-        for _ in 0..<3 {
-            #expect(try await client.getKey(tenant: "beta", provider: "idp", kid: "beta-0").kid == "beta-0")
+        try await withHarness(try await MethodTests.harness()) { harness in
+            let client = harness.client
+            for _ in 0..<3 {
+                #expect(try await client.getKey(tenant: "beta", provider: "idp", kid: "beta-0").kid == "beta-0")
+            }
+            let rotated = try #require(harness.issuer.rotate("beta"))
+            _ = try await client.refresh(tenant: "beta")
+            await #expect(throws: RPCError.self) {
+                _ = try await client.getKey(tenant: "beta", provider: "idp", kid: "beta-0")
+            }
+            #expect(try await client.getKey(tenant: "beta", provider: "idp", kid: rotated.kid).kid == rotated.kid)
         }
-        let rotated = try #require(harness.issuer.rotate("beta"))
-        _ = try await client.refresh(tenant: "beta")
-        await #expect(throws: RPCError.self) {
-            _ = try await client.getKey(tenant: "beta", provider: "idp", kid: "beta-0")
-        }
-        #expect(try await client.getKey(tenant: "beta", provider: "idp", kid: rotated.kid).kid == rotated.kid)
     }
 
     @Test("an answer remembered while fresh is not reused once the keys turn stale, with nothing published")
     func standing() async throws {
-        let harness = try await MethodTests.harness()
-        defer { Task { await harness.shutdown() } }
-        let client = harness.client
-        for _ in 0..<2 { #expect(try await !client.getKey(tenant: "beta", provider: "idp", kid: "beta-0").stale) }
-        // The keys expire and their refresh hangs: time alone turns them stale, no snapshot is published.
-        harness.issuer.inject(.delay(.seconds(2)), at: "/beta/jwks")
-        let events = harness.engine.events()
-        harness.clock.advance(by: .seconds(301))
-        for await event in events where event.key.tenant == "beta" && event.kind == .fetchStarted { break }
-        #expect(try await client.getKey(tenant: "beta", provider: "idp", kid: "beta-0").stale)
+        try await withHarness(try await MethodTests.harness()) { harness in
+            let client = harness.client
+            for _ in 0..<2 { #expect(try await !client.getKey(tenant: "beta", provider: "idp", kid: "beta-0").stale) }
+            // The keys expire and their refresh hangs: time alone turns them stale, no snapshot is published.
+            harness.issuer.inject(.delay(.seconds(2)), at: "/beta/jwks")
+            let events = harness.engine.events()
+            harness.clock.advance(by: .seconds(301))
+            for await event in events where event.key.tenant == "beta" && event.kind == .fetchStarted { break }
+            #expect(try await client.getKey(tenant: "beta", provider: "idp", kid: "beta-0").stale)
+        }
     }
 }

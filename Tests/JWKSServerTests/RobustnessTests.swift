@@ -2,6 +2,7 @@ import DevIssuer
 import Foundation
 import JWKSClient
 import JWKSServer
+import JWKSTestSupport
 import JWKSWire
 import NIOCore
 import SwiftProtobuf
@@ -174,62 +175,62 @@ struct RobustnessTests {
         "each malformed input gets its GOAWAY or error while another connection keeps being served",
         arguments: malformedCases)
     func malformed(_ testCase: MalformedCase) async throws {
-        let harness = try await Self.harness()
-        defer { Task { await harness.shutdown() } }
-        harness.issuer.inject(.delay(.seconds(1)), at: "/slow/jwks")
-        let bystander = harness.client
-        let before = try await bystander.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
-        let raw = try await RawConnection.connect(harness.socketPath)
-        defer { raw.close() }
-        if testCase.name == "flood over the in-flight cap" {
-            for id in 1...12 as ClosedRange<UInt32> {
-                try raw.send(.request(.getKey, callID: id, payload: getKeyPayload("slow", "idp", "unknown-\(id)")))
+        try await withHarness(try await Self.harness()) { harness in
+            harness.issuer.inject(.delay(.seconds(1)), at: "/slow/jwks")
+            let bystander = harness.client
+            let before = try await bystander.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
+            let raw = try await RawConnection.connect(harness.socketPath)
+            defer { raw.close() }
+            if testCase.name == "flood over the in-flight cap" {
+                for id in 1...12 as ClosedRange<UInt32> {
+                    try raw.send(.request(.getKey, callID: id, payload: getKeyPayload("slow", "idp", "unknown-\(id)")))
+                }
+                var rejected: [UInt32] = []
+                for _ in 0..<4 {
+                    let frame = try #require(try await raw.readFrame())
+                    #expect(frame.kind == .response && frame.status == .resourceExhausted)
+                    rejected.append(frame.callID)
+                }
+                #expect(rejected.sorted() == [9, 10, 11, 12])
+            } else {
+                try raw.send(testCase.bytes)
+                switch testCase.expected {
+                case .goaway(let status):
+                    let frames = try await raw.readUntilClosed()
+                    let goaway = try #require(frames.last, "no GOAWAY for \(testCase.name)")
+                    #expect(goaway.kind == .goaway, "\(testCase.name): \(frames.map(\.kind))")
+                    #expect(goaway.status == status, "\(testCase.name): \(goaway.text)")
+                    #expect(!goaway.text.isEmpty)
+                case .error(let status, let callID):
+                    let frame = try #require(try await raw.readFrame())
+                    #expect(
+                        frame.kind == .response && frame.status == status && frame.callID == callID,
+                        "\(testCase.name): \(frame.kind) \(frame.status) \(frame.text)")
+                    try raw.send(Frame(kind: .ping, callID: 0, payload: ByteBuffer(string: "still there?")))
+                    let pong = try #require(try await raw.readFrame())
+                    #expect(pong.kind == .pong && pong.text == "still there?")
+                }
             }
-            var rejected: [UInt32] = []
-            for _ in 0..<4 {
-                let frame = try #require(try await raw.readFrame())
-                #expect(frame.kind == .response && frame.status == .resourceExhausted)
-                rejected.append(frame.callID)
-            }
-            #expect(rejected.sorted() == [9, 10, 11, 12])
-        } else {
-            try raw.send(testCase.bytes)
-            switch testCase.expected {
-            case .goaway(let status):
-                let frames = try await raw.readUntilClosed()
-                let goaway = try #require(frames.last, "no GOAWAY for \(testCase.name)")
-                #expect(goaway.kind == .goaway, "\(testCase.name): \(frames.map(\.kind))")
-                #expect(goaway.status == status, "\(testCase.name): \(goaway.text)")
-                #expect(!goaway.text.isEmpty)
-            case .error(let status, let callID):
-                let frame = try #require(try await raw.readFrame())
-                #expect(
-                    frame.kind == .response && frame.status == status && frame.callID == callID,
-                    "\(testCase.name): \(frame.kind) \(frame.status) \(frame.text)")
-                try raw.send(Frame(kind: .ping, callID: 0, payload: ByteBuffer(string: "still there?")))
-                let pong = try #require(try await raw.readFrame())
-                #expect(pong.kind == .pong && pong.text == "still there?")
-            }
+            let after = try await bystander.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
+            #expect(after == before)
         }
-        let after = try await bystander.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
-        #expect(after == before)
     }
 
     @Test("pipelined calls are answered out of order: a hit overtakes a kid miss waiting for its refetch")
     func outOfOrder() async throws {
-        let harness = try await Self.harness()
-        defer { Task { await harness.shutdown() } }
-        harness.issuer.inject(.delay(.milliseconds(300)), at: "/slow/jwks", times: 1)
-        let raw = try await RawConnection.connect(harness.socketPath)
-        defer { raw.close() }
-        var bytes = frameBytes(.request(.getKey, callID: 1, payload: getKeyPayload("slow", "idp", "rotated-later")))
-        bytes += frameBytes(.request(.getKey, callID: 2, payload: getKeyPayload("acme", "idp", "acme-1")))
-        bytes += frameBytes(.request(.health, callID: 3, payload: ByteBuffer()))
-        try raw.send(bytes)
-        var order: [Frame] = []
-        for _ in 0..<3 { order.append(try #require(try await raw.readFrame())) }
-        #expect(order.map(\.callID) == [2, 3, 1])
-        #expect(order.map(\.status) == [.ok, .ok, .notFound])
+        try await withHarness(try await Self.harness()) { harness in
+            harness.issuer.inject(.delay(.milliseconds(300)), at: "/slow/jwks", times: 1)
+            let raw = try await RawConnection.connect(harness.socketPath)
+            defer { raw.close() }
+            var bytes = frameBytes(.request(.getKey, callID: 1, payload: getKeyPayload("slow", "idp", "rotated-later")))
+            bytes += frameBytes(.request(.getKey, callID: 2, payload: getKeyPayload("acme", "idp", "acme-1")))
+            bytes += frameBytes(.request(.health, callID: 3, payload: ByteBuffer()))
+            try raw.send(bytes)
+            var order: [Frame] = []
+            for _ in 0..<3 { order.append(try #require(try await raw.readFrame())) }
+            #expect(order.map(\.callID) == [2, 3, 1])
+            #expect(order.map(\.status) == [.ok, .ok, .notFound])
+        }
     }
 
     @Test(
@@ -240,63 +241,65 @@ struct RobustnessTests {
         for index in 0..<8 {
             tenants += "t\(index):\n  providers:\n    idp: { jwks_uri: \"{{BASE}}/t\(index)/jwks\" }\n"
         }
-        let harness = try await ServerHarness(
-            yaml: ServerHarness.yaml(tenants, server: "max_calls_per_connection: 1024")
-        ) { issuer in
-            for index in 0..<8 { issuer.addIssuer("t\(index)", kinds: [.p256, .ed25519], maxAge: 300) }
-        }
-        defer { Task { await harness.shutdown() } }
-        let socketPath = harness.socketPath
-        // Under a sanitizer (scripts/sanitize.sh) every call costs 5-15 times as much: a smaller load.
-        let sanitized = ProcessInfo.processInfo.environment["JWKSD_SANITIZER"] != nil
-        let (clientCount, callCount) = sanitized ? (16, 200) : (64, 1_000)
-        let mismatches = await withTaskGroup(of: Int.self) { group in
-            for clientIndex in 0..<clientCount {
-                group.addTask {
-                    let client = JWKSClient(socketPath: socketPath)
-                    defer { Task { await client.close() } }
-                    return await withTaskGroup(of: Int.self) { calls in
-                        for call in 0..<callCount {
-                            calls.addTask {
-                                let tenant = "t\((clientIndex + call) % 8)"
-                                let kid = "\(tenant)-\(call % 2)"
-                                do {
-                                    let reply = try await client.getKey(
-                                        tenant: tenant, provider: "idp", kid: kid, timeout: .seconds(120))
-                                    return reply.kid == kid && reply.provider == "idp" ? 0 : 1
-                                } catch {
-                                    if call == callCount - 1 { print("pipelining error: \(error)") }
-                                    return 1
+        try await withHarness(
+            try await ServerHarness(
+                yaml: ServerHarness.yaml(tenants, server: "max_calls_per_connection: 1024")
+            ) { issuer in
+                for index in 0..<8 { issuer.addIssuer("t\(index)", kinds: [.p256, .ed25519], maxAge: 300) }
+            }
+        ) { harness in
+            let socketPath = harness.socketPath
+            // Under a sanitizer (scripts/sanitize.sh) every call costs 5-15 times as much: a smaller load.
+            let sanitized = ProcessInfo.processInfo.environment["JWKSD_SANITIZER"] != nil
+            let (clientCount, callCount) = sanitized ? (16, 200) : (64, 1_000)
+            let mismatches = await withTaskGroup(of: Int.self) { group in
+                for clientIndex in 0..<clientCount {
+                    group.addTask {
+                        let client = JWKSClient(socketPath: socketPath)
+                        defer { Task { await client.close() } }
+                        return await withTaskGroup(of: Int.self) { calls in
+                            for call in 0..<callCount {
+                                calls.addTask {
+                                    let tenant = "t\((clientIndex + call) % 8)"
+                                    let kid = "\(tenant)-\(call % 2)"
+                                    do {
+                                        let reply = try await client.getKey(
+                                            tenant: tenant, provider: "idp", kid: kid, timeout: .seconds(120))
+                                        return reply.kid == kid && reply.provider == "idp" ? 0 : 1
+                                    } catch {
+                                        if call == callCount - 1 { print("pipelining error: \(error)") }
+                                        return 1
+                                    }
                                 }
                             }
+                            return await calls.reduce(0, +)
                         }
-                        return await calls.reduce(0, +)
                     }
                 }
+                return await group.reduce(0, +)
             }
-            return await group.reduce(0, +)
+            #expect(mismatches == 0)
+            #expect(harness.server.openConnections <= clientCount)
         }
-        #expect(mismatches == 0)
-        #expect(harness.server.openConnections <= clientCount)
     }
 
     @Test("connections over max_connections get GOAWAY RESOURCE_EXHAUSTED")
     func connectionLimit() async throws {
-        let harness = try await Self.harness(server: "max_connections: 2")
-        defer { Task { await harness.shutdown() } }
-        let first = try await RawConnection.connect(harness.socketPath)
-        let second = try await RawConnection.connect(harness.socketPath)
-        defer {
-            first.close()
-            second.close()
+        try await withHarness(try await Self.harness(server: "max_connections: 2")) { harness in
+            let first = try await RawConnection.connect(harness.socketPath)
+            let second = try await RawConnection.connect(harness.socketPath)
+            defer {
+                first.close()
+                second.close()
+            }
+            try first.send(.request(.health, callID: 1, payload: ByteBuffer()))
+            #expect(try await first.readFrame()?.status == .ok)
+            let third = try await RawConnection.connect(harness.socketPath)
+            defer { third.close() }
+            let frames = try await third.readUntilClosed()
+            #expect(frames.map(\.kind) == [.goaway])
+            #expect(frames.first?.status == .resourceExhausted)
         }
-        try first.send(.request(.health, callID: 1, payload: ByteBuffer()))
-        #expect(try await first.readFrame()?.status == .ok)
-        let third = try await RawConnection.connect(harness.socketPath)
-        defer { third.close() }
-        let frames = try await third.readUntilClosed()
-        #expect(frames.map(\.kind) == [.goaway])
-        #expect(frames.first?.status == .resourceExhausted)
     }
 
     @Test("socket file: mode applied, live socket refused, stale socket replaced, removed on shutdown")
@@ -334,15 +337,15 @@ struct RobustnessTests {
 
     @Test("the client reconnects after the server restarts")
     func reconnect() async throws {
-        let harness = try await Self.harness()
-        defer { Task { await harness.shutdown() } }
-        _ = try await harness.client.health()
-        await harness.server.shutdown()
-        await #expect(throws: RPCError.self) { _ = try await harness.client.health() }
-        let restarted = JWKSServer(dispatcher: harness.server.dispatcher)
-        try await restarted.start()
-        defer { Task { await restarted.shutdown() } }
-        let health = try await harness.client.health()
-        #expect(health.serving)
+        try await withHarness(try await Self.harness()) { harness in
+            _ = try await harness.client.health()
+            await harness.server.shutdown()
+            await #expect(throws: RPCError.self) { _ = try await harness.client.health() }
+            let restarted = JWKSServer(dispatcher: harness.server.dispatcher)
+            try await restarted.start()
+            defer { Task { await restarted.shutdown() } }
+            let health = try await harness.client.health()
+            #expect(health.serving)
+        }
     }
 }

@@ -7,7 +7,7 @@ import JWKSServer
 import JWKSTestSupport
 
 /// A DevIssuer, an engine on a manual clock, the socket server on a temporary socket, and a client.
-final class ServerHarness: Sendable {
+final class ServerHarness: ScopedHarness {
     let issuer: DevIssuer
     let clock = ManualClock()
     let engine: JWKSEngine

@@ -18,34 +18,38 @@ struct HostileProviderTests {
             other: { jwks_uri: "{{BASE}}/other/jwks" }
             """
         ).replacingOccurrences(of: "version: 1\n", with: "version: 1\nserver: { max_concurrent_fetches: 1 }\n")
-        let harness = try await EngineHarness(yaml: yaml) { issuer in
-            issuer.addIssuer("drip", kinds: [.p256], maxAge: 300)
-            issuer.addIssuer("other", kinds: [.p256], maxAge: 300)
-            issuer.inject(.drip(every: .seconds(1)), at: "/drip/jwks")
+        try await withHarness(
+            try await EngineHarness(yaml: yaml) { issuer in
+                issuer.addIssuer("drip", kinds: [.p256], maxAge: 300)
+                issuer.addIssuer("other", kinds: [.p256], maxAge: 300)
+                issuer.inject(.drip(every: .seconds(1)), at: "/drip/jwks")
+            }
+        ) { harness in
+            let started = ContinuousClock.now
+            let failed = await harness.recorder.first(from: 0) { $0.key.provider == "drip" && !$0.isFetchStarted }
+            #expect(failed?.failure?.code == .timeout, "\(String(describing: failed))")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // With one permit, the other provider loads only if the stalled fetch let go of it.
+            let other = await harness.recorder.first(from: 0) { $0.key.provider == "other" && $0.isPublished }
+            #expect(other != nil)
         }
-        defer { Task { try? await harness.shutdown() } }
-        let started = ContinuousClock.now
-        let failed = await harness.recorder.first(from: 0) { $0.key.provider == "drip" && !$0.isFetchStarted }
-        #expect(failed?.failure?.code == .timeout, "\(String(describing: failed))")
-        #expect(ContinuousClock.now - started < .seconds(5))
-        // With one permit, the other provider loads only if the stalled fetch let go of it.
-        let other = await harness.recorder.first(from: 0) { $0.key.provider == "other" && $0.isPublished }
-        #expect(other != nil)
     }
 
     @Test("a redirect to the metadata address is refused before any connection, with private networks allowed")
     func metadataRedirect() async throws {
-        let harness = try await EngineHarness(
-            yaml: RefreshIntegrationTests.yaml("idp: { jwks_uri: \"{{BASE}}/acme/jwks\" }")
-        ) {
-            issuer in
-            issuer.addIssuer("acme", kinds: [.p256], maxAge: 300)
-            issuer.inject(.redirect(to: "http://169.254.169.254/latest/meta-data/"), at: "/acme/jwks")
+        try await withHarness(
+            try await EngineHarness(
+                yaml: RefreshIntegrationTests.yaml("idp: { jwks_uri: \"{{BASE}}/acme/jwks\" }")
+            ) {
+                issuer in
+                issuer.addIssuer("acme", kinds: [.p256], maxAge: 300)
+                issuer.inject(.redirect(to: "http://169.254.169.254/latest/meta-data/"), at: "/acme/jwks")
+            }
+        ) { harness in
+            let failed = await harness.recorder.first(from: 0) { $0.failure != nil || $0.isPublished }
+            #expect(failed?.failure?.code == .address, "\(String(describing: failed))")
+            #expect(failed?.failure?.message.contains("169.254.169.254") == true)
         }
-        defer { Task { try? await harness.shutdown() } }
-        let failed = await harness.recorder.first(from: 0) { $0.failure != nil || $0.isPublished }
-        #expect(failed?.failure?.code == .address, "\(String(describing: failed))")
-        #expect(failed?.failure?.message.contains("169.254.169.254") == true)
     }
 
     @Test("a provider on the loopback is refused unless allow_private_networks is set")
@@ -55,13 +59,14 @@ struct HostileProviderTests {
             closed: { jwks_uri: "{{BASE}}/acme/jwks", allow_private_networks: false }
             open: { jwks_uri: "{{BASE}}/acme/jwks" }
             """)
-        let harness = try await EngineHarness(yaml: yaml) { $0.addIssuer("acme", kinds: [.p256], maxAge: 300) }
-        defer { Task { try? await harness.shutdown() } }
-        let closed = await harness.recorder.first(from: 0) { $0.key.provider == "closed" && !$0.isFetchStarted }
-        #expect(closed?.failure?.code == .address)
-        let open = await harness.recorder.first(from: 0) { $0.key.provider == "open" && !$0.isFetchStarted }
-        #expect(open?.isPublished == true)
-        #expect(harness.issuer.requests(to: "/acme/jwks").count == 1)
+        try await withHarness(try await EngineHarness(yaml: yaml) { $0.addIssuer("acme", kinds: [.p256], maxAge: 300) })
+        { harness in
+            let closed = await harness.recorder.first(from: 0) { $0.key.provider == "closed" && !$0.isFetchStarted }
+            #expect(closed?.failure?.code == .address)
+            let open = await harness.recorder.first(from: 0) { $0.key.provider == "open" && !$0.isFetchStarted }
+            #expect(open?.isPublished == true)
+            #expect(harness.issuer.requests(to: "/acme/jwks").count == 1)
+        }
     }
 
     @Test("a key file behind a symlink is held to max_response_bytes like any other")
