@@ -21,7 +21,7 @@ struct DrainTests {
             // both load from it); the issuer holds that response for 3 s, long after the drain has started.
             harness.issuer.inject(.delay(.seconds(3)), at: "/beta/jwks", times: 1)
             try raw.send(.request(.getKey, callID: 3, payload: getKeyPayload("beta", "idp", "brand-new")))
-            while harness.issuer.requests(to: "/beta/jwks").count < 3 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(await eventually { harness.issuer.requests(to: "/beta/jwks").count >= 3 })
 
             let shutdown = Task { await harness.server.shutdown(drainTimeout: .seconds(5)) }
             let ended = try #require(try await raw.readFrame())
@@ -47,7 +47,7 @@ struct DrainTests {
             defer { raw.close() }
             harness.issuer.inject(.delay(.seconds(5)), at: "/beta/jwks", times: 1)
             try raw.send(.request(.getKey, callID: 3, payload: getKeyPayload("beta", "idp", "brand-new")))
-            while harness.issuer.requests(to: "/beta/jwks").count < 3 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(await eventually { harness.issuer.requests(to: "/beta/jwks").count >= 3 })
             let started = ContinuousClock.now
             await harness.server.shutdown(drainTimeout: .milliseconds(200))
             #expect(ContinuousClock.now - started < .seconds(4))

@@ -179,7 +179,8 @@ struct HostileInputTests {
             let raw = try await RawConnection.connect(harness.socketPath, timeout: .seconds(10))
             defer { raw.close() }
             try raw.send(.request(.watch, callID: 9, payload: watchPayload(tenants: ["files"])))
-            try await Task.sleep(for: .milliseconds(100))
+            try raw.send(.request(.health, callID: 10, payload: ByteBuffer()))
+            #expect(try await raw.readFrame()?.callID == 10)  // frames run in order: the Watch is subscribed
             for round in 1...120 {
                 try writeKeys(round)
                 _ = await harness.engine.refresh(
@@ -188,8 +189,7 @@ struct HostileInputTests {
             let end = try #require(try await raw.response(for: 9))
             #expect(end.status == .resourceExhausted, "\(end.text)")
             // The ended Watch left no subscription behind.
-            for _ in 0..<100 where harness.engine.subscriberCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(harness.engine.subscriberCount == 0)
+            #expect(await eventually { harness.engine.subscriberCount == 0 })
         }
     }
 
@@ -212,7 +212,8 @@ struct HostileInputTests {
             let raw = try await RawConnection.connect(harness.socketPath)
             defer { raw.close() }
             try raw.send(.request(.watch, callID: 3, payload: watchPayload(tenants: ["acme"])))
-            try await Task.sleep(for: .milliseconds(100))
+            try raw.send(.request(.health, callID: 4, payload: ByteBuffer()))
+            #expect(try await raw.readFrame()?.callID == 4)  // frames run in order: the Watch is subscribed
             let text = ServerHarness.yaml(tenants(uid &+ 1)).replacingOccurrences(
                 of: "{{BASE}}", with: harness.issuer.baseURL
             )
@@ -261,7 +262,7 @@ struct HostileInputTests {
             #expect(next.callID == 5 && next.status == .ok, "the Watch was refused: \(next.text)")
             // Closing a connection gives its slot back.
             first.close()
-            try await Task.sleep(for: .milliseconds(100))
+            #expect(await eventually { harness.server.quotas.held(by: getuid()).connections < 2 })
             let fourth = try await RawConnection.connect(harness.socketPath)
             defer { fourth.close() }
             try fourth.send(.request(.health, callID: 1, payload: ByteBuffer()))
@@ -280,7 +281,8 @@ struct HostileInputTests {
                 let connection = try await RawConnection.connect(harness.socketPath)
                 connections.append(connection)
                 try connection.send(header + [UInt8](repeating: 0, count: 45_000))
-                try await Task.sleep(for: .milliseconds(100))
+                let held = 45_012 * connections.count
+                if held <= 100_000 { #expect(await eventually { harness.server.quotas.partialFrameBytes >= held }) }
             }
             let closed = try await connections[2].readUntilClosed()
             #expect(closed.last?.kind == .goaway && closed.last?.status == .resourceExhausted)
@@ -288,8 +290,7 @@ struct HostileInputTests {
             connections[0].close()
             connections[1].close()
             connections.removeAll()
-            try await Task.sleep(for: .milliseconds(200))
-            #expect(harness.server.quotas.partialFrameBytes == 0)
+            #expect(await eventually { harness.server.quotas.partialFrameBytes == 0 })
         }
     }
 

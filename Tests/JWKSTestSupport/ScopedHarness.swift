@@ -22,3 +22,16 @@ public func withHarness<H: ScopedHarness, R>(_ harness: H, _ body: (H) async thr
     await harness.shutdown()
     return result
 }
+
+/// Polls `condition` every 5 ms until it holds or `timeout` passes (real time).
+/// - Returns: whether it held in time; the caller expects `true`, so a broken test fails instead of hanging.
+public func eventually(
+    within timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return try await condition()
+}
