@@ -1,4 +1,5 @@
 import Foundation
+import JWKSWire
 
 #if canImport(Glibc)
     import Glibc

@@ -171,7 +171,7 @@ struct MethodTests {
             try await ServerHarness(yaml: ServerHarness.yaml(tenants)) {
                 $0.addIssuer("beta", kinds: [.p256], maxAge: 300)
             }
-        ) { harness in
+        ) { harness throws in
             #expect(try await harness.client.getKey(tenant: "bygroup", kid: "beta-0").kid == "beta-0")
             await #expect {
                 _ = try await harness.client.getKey(tenant: "othergroup", kid: "beta-0")

@@ -1,5 +1,6 @@
 import Foundation
 import JWKSServer
+import JWKSWire
 import Testing
 
 #if canImport(Glibc)

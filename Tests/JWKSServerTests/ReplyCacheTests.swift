@@ -113,7 +113,7 @@ struct ReplyCacheTests {
 
     @Test("an answer remembered while fresh is not reused once the keys turn stale, with nothing published")
     func standing() async throws {
-        try await withHarness(try await MethodTests.harness()) { harness in
+        try await withHarness(try await MethodTests.harness()) { harness throws in
             let client = harness.client
             for _ in 0..<2 { #expect(try await !client.getKey(tenant: "beta", provider: "idp", kid: "beta-0").stale) }
             // The keys expire and their refresh hangs: time alone turns them stale, no snapshot is published.

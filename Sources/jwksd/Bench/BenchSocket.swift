@@ -1,5 +1,6 @@
 import Foundation
 import JWKSServer
+import JWKSWire
 import NIOCore
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import JWKSServer
+import JWKSWire
 
 #if canImport(Glibc)
     import Glibc

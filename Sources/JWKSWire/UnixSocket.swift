@@ -3,7 +3,8 @@
 #endif
 
 /// A blocking connect to a Unix-domain stream socket by path: the one `sockaddr_un` dance for the server's
-/// live-socket check, the bench client and the tests' raw connections.
+/// live-socket check, the bench client, the fuzz harness and the tests' raw connections (not the async client,
+/// which connects through NIO).
 public enum UnixSocket {
     /// Why a connection could not be made.
     public struct Failure: Error, CustomStringConvertible {

@@ -1,10 +1,11 @@
-import NIOCore
+public import NIOCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Who is on the other end of a connection (SO_PEERCRED).
+/// Who is on the other end of a Unix-socket connection (SO_PEERCRED): the server checks access with it, the
+/// bench finds the daemon's process with it.
 public struct PeerCredentials: Sendable, Equatable {
     /// The peer's process id.
     public var pid: Int32
@@ -33,13 +34,20 @@ public struct PeerCredentials: Sendable, Equatable {
     }
 }
 
-/// The layout of Linux's `struct ucred` (pid_t, uid_t, gid_t), read with `getsockopt(SO_PEERCRED)`.
-/// Glibc's Swift module does not export `ucred` (it needs `_GNU_SOURCE`), so the layout is spelled here.
-struct RawPeerCredentials: Sendable {
-    var pid: Int32 = 0
-    var uid: UInt32 = 0
-    var gid: UInt32 = 0
+/// The layout of Linux's `struct ucred` (pid_t, uid_t, gid_t), read with `getsockopt(SO_PEERCRED)` (the server
+/// reads it through NIO's socket options). Glibc's Swift module does not export `ucred` (it needs
+/// `_GNU_SOURCE`), so the layout is spelled here.
+public struct RawPeerCredentials: Sendable {
+    /// The peer's process id.
+    public var pid: Int32 = 0
+    /// The peer's user id.
+    public var uid: UInt32 = 0
+    /// The peer's group id.
+    public var gid: UInt32 = 0
+
+    /// Zeroes, to be filled by getsockopt.
+    public init() {}
 
     /// `SO_PEERCRED` on Linux.
-    static let option: SocketOptionName = 17
+    public static let option: SocketOptionName = 17
 }
