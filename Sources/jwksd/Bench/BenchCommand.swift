@@ -115,7 +115,9 @@ struct BenchCommand: AsyncParsableCommand {
             StandardError.write("bench: \(error)\n")
             throw ExitCode(1)
         }
-        let replyBytes = run.frames.first.flatMap { try? BenchFloor.replyBytes(socketPath: client.socketPath, request: $0) }
+        let replyBytes = run.frames.first.flatMap {
+            try? BenchFloor.replyBytes(socketPath: client.socketPath, request: $0)
+        }
         let header = BenchReport.Header(
             method: method.rawValue, connections: connections, pipeline: pipeline, replyBytes: replyBytes)
         let floors = BenchReport.Floors(socketPair: floorReport, eventLoop: eventLoopFloor)

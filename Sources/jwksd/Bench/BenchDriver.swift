@@ -170,27 +170,30 @@ struct BenchDriver: Sendable {
             if wire == .redis {
                 offset = try receiveRESP(connection, now: now, into: &report)
             } else {
-            try connection.incoming.withUnsafeBufferPointer { (bytes) throws(BenchError) in
-                while connection.filled - offset >= 12 {
-                    let length =
-                        Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
-                        | Int(bytes[offset + 3])
-                    guard connection.filled - offset >= 4 + length else { break }
-                    let kind = bytes[offset + 5]
-                    let code = bytes[offset + 7]
-                    let callID =
-                        Int(bytes[offset + 8]) << 24 | Int(bytes[offset + 9]) << 16 | Int(bytes[offset + 10]) << 8
-                        | Int(bytes[offset + 11])
-                    offset += 4 + length
-                    if kind == FrameKind.goaway.rawValue { throw BenchError("GOAWAY from the daemon (status \(code))") }
-                    guard kind == FrameKind.response.rawValue, (1...pipeline).contains(callID) else { continue }
-                    connection.inFlight -= 1
-                    report.record(
-                        status: StatusCode(rawValue: code) ?? .unknown, nanoseconds: now - connection.sentAt[callID - 1]
-                    )
-                    if now < deadline, budget.take() { enqueue(connection, slot: callID - 1) }
+                try connection.incoming.withUnsafeBufferPointer { (bytes) throws(BenchError) in
+                    while connection.filled - offset >= 12 {
+                        let length =
+                            Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
+                            | Int(bytes[offset + 3])
+                        guard connection.filled - offset >= 4 + length else { break }
+                        let kind = bytes[offset + 5]
+                        let code = bytes[offset + 7]
+                        let callID =
+                            Int(bytes[offset + 8]) << 24 | Int(bytes[offset + 9]) << 16 | Int(bytes[offset + 10]) << 8
+                            | Int(bytes[offset + 11])
+                        offset += 4 + length
+                        if kind == FrameKind.goaway.rawValue {
+                            throw BenchError("GOAWAY from the daemon (status \(code))")
+                        }
+                        guard kind == FrameKind.response.rawValue, (1...pipeline).contains(callID) else { continue }
+                        connection.inFlight -= 1
+                        report.record(
+                            status: StatusCode(rawValue: code) ?? .unknown,
+                            nanoseconds: now - connection.sentAt[callID - 1]
+                        )
+                        if now < deadline, budget.take() { enqueue(connection, slot: callID - 1) }
+                    }
                 }
-            }
             }
             if offset > 0 {
                 let remaining = connection.filled - offset
