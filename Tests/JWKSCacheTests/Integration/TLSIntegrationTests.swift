@@ -1,6 +1,7 @@
 import DevIssuer
 import Foundation
 import JWKSCache
+import JWKSTestSupport
 import Testing
 
 /// HTTPS against a DevIssuer with a private CA: `ca_file`, the system trust store, and https→http redirects.
@@ -30,22 +31,28 @@ struct TLSIntegrationTests {
             issuer.addIssuer("acme", kinds: [.p256, .ed25519], maxAge: 300)
             issuer.inject(.redirect(to: plain.jwksURL("acme")), at: "/down/jwks")
         }
-        defer {
-            Task {
-                try? await harness.shutdown()
-                try? await plain.shutdown()
+        do {
+            try await withHarness(harness) { harness in
+                #expect(harness.issuer.baseURL.hasPrefix("https://"))
+                let trusted = await harness.recorder.first(from: 0) {
+                    $0.key.provider == "trusted" && ($0.isPublished || $0.failure != nil)
+                }
+                #expect(trusted?.kind == .published(changed: true, keys: 2, dropped: 0))
+                let untrusted = await harness.recorder.first(from: 0) {
+                    $0.key.provider == "untrusted" && $0.failure != nil
+                }
+                #expect(untrusted?.failure?.code == .transport)
+                let downgrade = await harness.recorder.first(from: 0) {
+                    $0.key.provider == "downgrade" && $0.failure != nil
+                }
+                #expect(downgrade?.failure?.code == .redirect)
+                #expect(downgrade?.failure?.message.contains("http:// while require_https is on") == true)
+                #expect(plain.requestLog.isEmpty)
             }
+        } catch {
+            try? await plain.shutdown()
+            throw error
         }
-        #expect(harness.issuer.baseURL.hasPrefix("https://"))
-        let trusted = await harness.recorder.first(from: 0) {
-            $0.key.provider == "trusted" && ($0.isPublished || $0.failure != nil)
-        }
-        #expect(trusted?.kind == .published(changed: true, keys: 2, dropped: 0))
-        let untrusted = await harness.recorder.first(from: 0) { $0.key.provider == "untrusted" && $0.failure != nil }
-        #expect(untrusted?.failure?.code == .transport)
-        let downgrade = await harness.recorder.first(from: 0) { $0.key.provider == "downgrade" && $0.failure != nil }
-        #expect(downgrade?.failure?.code == .redirect)
-        #expect(downgrade?.failure?.message.contains("http:// while require_https is on") == true)
-        #expect(plain.requestLog.isEmpty)
+        try await plain.shutdown()
     }
 }
