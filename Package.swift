@@ -77,7 +77,6 @@ let package = Package(
             name: "JWKSWire",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],

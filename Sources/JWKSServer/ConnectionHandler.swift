@@ -57,6 +57,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var tally = MetricsTally()
     /// This connection's recent GetKey answers.
     private var replies = ReplyCache()
+    /// Replies this connection compressed itself (not prepared at publication): only replies built per call
+    /// (Status, ListTenants, a Refresh) ever are.
+    private(set) var compressedHere = 0
 
     /// Creates a handler.
     /// - Parameters:
@@ -438,6 +441,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             } else if payload.readableBytes >= settings.compressMinBytes {
                 payload = WireCompression.compress(payload)
                 flags = .compressed
+                compressedHere += 1
             }
         }
         write(

@@ -1,19 +1,12 @@
-import Atomics
 import CompressNIO
 public import NIOCore
 
 /// zlib (RFC 1950) for payloads, through compress-nio and Debian's zlib.
 public enum WireCompression {
-    private static let compressed = ManagedAtomic<Int>(0)
-
-    /// Payloads compressed since the process started (tests check that hits compress nothing).
-    public static var compressions: Int { compressed.load(ordering: .relaxed) }
-
     /// Compresses a payload.
     /// - Parameter payload: the bytes.
     /// - Returns: a zlib stream.
     public static func compress(_ payload: ByteBuffer) -> ByteBuffer {
-        compressed.wrappingIncrement(ordering: .relaxed)
         var input = payload
         // compress-nio sizes its output buffer from deflateBound, so this cannot overflow.
         return (try? input.compress(with: .zlib())) ?? payload

@@ -5,6 +5,7 @@ import JWKSCache
 import JWKSConfig
 import JWKSTestSupport
 import JWKSWire
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import SwiftProtobuf
@@ -16,9 +17,10 @@ import Testing
 @Suite("Connection handler on an embedded channel", .serialized)
 struct ConnectionHandlerTests {
     /// An engine whose one provider reads a key file (no network), loaded before the test starts.
-    static func dispatcher(idleTimeout: String = "5m", compressMinBytes: Int = 1024) async throws -> (
-        RequestDispatcher, URL
-    ) {
+    static func dispatcher(
+        idleTimeout: String = "5m", compressMinBytes: Int = 1024, provider: String = "disk: { file: keys.json }",
+        transport: any HTTPTransport = NoNetwork()
+    ) async throws -> (RequestDispatcher, URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-embedded-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(try Fixture.bytes("google-jwks-v3-2026-08-20.json")).write(
@@ -30,10 +32,10 @@ struct ConnectionHandlerTests {
                 tenants:
                   acme:
                     providers:
-                      disk: { file: keys.json }
+                      \(provider)
                 """, baseDirectory: directory.path)
         let engine = JWKSEngine(
-            config: config, clock: ManualClock(), transport: NoNetwork(),
+            config: config, clock: ManualClock(), transport: transport, resolver: PublicResolver(),
             prepare: PreparedReplies.preparer(compressMinBytes: compressMinBytes))
         let events = engine.events()
         engine.start()
@@ -42,12 +44,18 @@ struct ConnectionHandlerTests {
     }
 
     static func channel(_ dispatcher: RequestDispatcher) throws -> EmbeddedChannel {
+        try channelAndHandler(dispatcher).channel
+    }
+
+    static func channelAndHandler(_ dispatcher: RequestDispatcher) throws -> (
+        channel: EmbeddedChannel, handler: ConnectionHandler
+    ) {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(
-            ConnectionHandler(
-                router: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0)))
+        let handler = ConnectionHandler(
+            router: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0))
+        try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: try SocketAddress(unixDomainSocketPath: "/tmp/jwksd-embedded.sock")).wait()
-        return channel
+        return (channel, handler)
     }
 
     static func bytes(_ frame: Frame) -> ByteBuffer {
@@ -108,10 +116,9 @@ struct ConnectionHandlerTests {
     func compressedHitsCompressNothing() async throws {
         let (dispatcher, directory) = try await Self.dispatcher(compressMinBytes: 256)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let channel = try Self.channel(dispatcher)
+        let (channel, handler) = try Self.channelAndHandler(dispatcher)
         let set = try #require(dispatcher.engine.entry(tenant: "acme", provider: "disk")?.snapshot.record?.keySet)
         let requests = try set.kids.map { try Self.getKey(tenant: "acme", kid: $0) }
-        let before = WireCompression.compressions
         for call in 1...10_000 {
             let frame = Frame.request(
                 .getKey, callID: UInt32(call), payload: requests[call % requests.count], flags: .acceptCompressed)
@@ -119,7 +126,8 @@ struct ConnectionHandlerTests {
             let reply = try #require(try Self.drainOutbound(channel).frames.first)
             #expect(reply.status == .ok && reply.flags.contains(.compressed))
         }
-        #expect(WireCompression.compressions == before)
+        // Every compressed reply was the one prepared at publication: the connection compressed nothing.
+        #expect(handler.compressedHere == 0)
         #expect(try channel.finish().isClean)
     }
 
@@ -208,24 +216,92 @@ struct ConnectionHandlerTests {
 
     @Test("the in-flight cap answers RESOURCE_EXHAUSTED; a CANCEL ends a waiting call with CANCELLED")
     func capAndCancel() async throws {
-        let (dispatcher, directory) = try await Self.dispatcher()
+        let gate = GatedTransport(body: try Fixture.bytes("google-jwks-v3-2026-08-20.json"))
+        let (dispatcher, directory) = try await Self.dispatcher(
+            provider: "disk: { jwks_uri: \"https://keys.test/jwks\" }", transport: gate)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let channel = try Self.channel(dispatcher)
+        // Misses complete on the engine's tasks, off the channel's loop: NIOAsyncTestingChannel takes work from
+        // other threads, which EmbeddedChannel must not be given.
+        let channel = try await NIOAsyncTestingChannel { channel in
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionHandler(
+                    router: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0)))
+        }
+        try await channel.connect(to: try SocketAddress(unixDomainSocketPath: "/tmp/jwksd-embedded.sock"))
         var miss = Jwksd_V1_GetKeyRequest()
         miss.tenant = "acme"
         miss.provider = "disk"
         miss.kid = "not-there"
         let payload = ByteBuffer(bytes: try miss.serializedBytes() as [UInt8])
-        try channel.writeInbound(Self.bytes(.request(.getKey, callID: 1, payload: payload)))
-        try channel.writeInbound(Self.bytes(.request(.getKey, callID: 2, payload: payload)))
-        try channel.writeInbound(Self.bytes(.request(.getKey, callID: 3, payload: payload)))
-        let rejected = try #require(try Self.readFrame(channel))
-        #expect(rejected.callID == 3 && rejected.status == .resourceExhausted)
-        try channel.writeInbound(
+        try await channel.writeInbound(Self.bytes(.request(.getKey, callID: 1, payload: payload)))
+        try await channel.writeInbound(Self.bytes(.request(.getKey, callID: 2, payload: payload)))
+        try await channel.writeInbound(Self.bytes(.request(.getKey, callID: 3, payload: payload)))
+        try await channel.writeInbound(
             Self.bytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 1, payload: ByteBuffer())))
-        let cancelled = try #require(try Self.readFrame(channel))
-        #expect(cancelled.callID == 1 && cancelled.status == .cancelled)
-        _ = try? channel.finish()
+        // Calls 1 and 2 wait for the kid-miss refetch, held until now.
+        #expect(await eventually { gate.held > 0 })
+        gate.open()
+        var answers: [UInt32: StatusCode] = [:]
+        var decoder = FrameDecoder(maximumPayloadBytes: 1_048_576)
+        while answers.count < 3 {
+            var buffer = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+            while let frame = try decoder.decode(buffer: &buffer) { answers[frame.callID] = frame.status }
+        }
+        // Call 3 found two calls in flight; call 1 was cancelled; call 2 ran its kid miss to the end.
+        #expect(answers == [3: .resourceExhausted, 1: .cancelled, 2: .notFound])
+        #expect(try await channel.finish().isClean)
+    }
+}
+
+/// A transport that serves a key set to its first request and holds every later one until `open()`.
+final class GatedTransport: HTTPTransport {
+    private struct State {
+        var served = 0
+        var isOpen = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+    private let body: [UInt8]
+    private let state = NIOLockedValueBox(State())
+
+    init(body: [UInt8]) { self.body = body }
+
+    /// Requests waiting for `open()`.
+    var held: Int { state.withLockedValue { $0.waiting.count } }
+
+    /// Lets every held request, and every later one, through.
+    func open() {
+        let waiting = state.withLockedValue { state in
+            state.isOpen = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
+        let first = state.withLockedValue { state in
+            state.served += 1
+            return state.served == 1
+        }
+        if !first {
+            await withCheckedContinuation { continuation in
+                let passes = state.withLockedValue { state in
+                    if !state.isOpen { state.waiting.append(continuation) }
+                    return state.isOpen
+                }
+                if passes { continuation.resume() }
+            }
+        }
+        return HTTPGetResponse(
+            status: 200, headers: ["cache-control": "max-age=300"], body: body,
+            receivedAt: Int64(Date().timeIntervalSince1970))
+    }
+}
+
+/// Every name resolves to a public address (no DNS in tests).
+struct PublicResolver: HostResolver {
+    func addresses(of host: String) async throws(FetchFailure) -> [NetworkAddress] {
+        [NetworkAddress(literal: "93.184.215.14")].compactMap { $0 }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import JWKSServer
 import JWKSWire
+import NIOConcurrencyHelpers
 import NIOCore
 
 #if canImport(Glibc)
@@ -9,17 +10,21 @@ import NIOCore
 
 /// A plain blocking Unix-socket connection for sending arbitrary bytes and reading frames, with a receive
 /// timeout so a test never hangs. Reads block a thread of their own, not one of the few threads of Swift's
-/// cooperative pool that the server's deferred calls (and other tests running in parallel) need.
+/// cooperative pool that the server's deferred calls (and other tests running in parallel) need. The timeout
+/// (10 s unless given) only keeps a broken test from hanging: with the suite running in parallel on two cores,
+/// an answer that normally takes a millisecond has been seen to take three seconds.
 final class RawConnection: @unchecked Sendable {
-    // Used by one test task at a time; the descriptor is closed once.
+    // Used by one test task at a time; `closed` makes closing idempotent (a second close(2) of the number
+    // could close a descriptor another test running in parallel has been given since).
     private let descriptor: Int32
+    private let closed = NIOLockedValueBox(false)
     private var pending = ByteBuffer()
 
     private init(descriptor: Int32) {
         self.descriptor = descriptor
     }
 
-    static func connect(_ path: String, timeout: Duration = .seconds(3)) async throws -> RawConnection {
+    static func connect(_ path: String, timeout: Duration = .seconds(10)) async throws -> RawConnection {
         let descriptor = try UnixSocket.connect(path)
         UnixSocket.setReceiveTimeout(descriptor, timeout)
         return RawConnection(descriptor: descriptor)
@@ -75,7 +80,15 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    func close() { Glibc.close(descriptor) }
+    func close() {
+        guard
+            closed.withLockedValue({ wasClosed in
+                defer { wasClosed = true }
+                return !wasClosed
+            })
+        else { return }
+        Glibc.close(descriptor)
+    }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String

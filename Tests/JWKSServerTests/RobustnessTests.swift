@@ -292,8 +292,12 @@ struct RobustnessTests {
                 first.close()
                 second.close()
             }
-            try first.send(.request(.health, callID: 1, payload: ByteBuffer()))
-            #expect(try await first.readFrame()?.status == .ok)
+            // Both are admitted before the third connects: accepted connections are initialised on different
+            // event loops, so without these answers the third could be counted before the second.
+            for connection in [first, second] {
+                try connection.send(.request(.health, callID: 1, payload: ByteBuffer()))
+                #expect(try await connection.readFrame()?.status == .ok)
+            }
             let third = try await RawConnection.connect(harness.socketPath)
             defer { third.close() }
             let frames = try await third.readUntilClosed()

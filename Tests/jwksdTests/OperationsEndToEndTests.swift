@@ -85,6 +85,7 @@ struct OperationsEndToEndTests {
         defer { if daemon.isRunning { daemon.terminate() } }
         let clients = (0..<4).map { _ in JWKSClient(socketPath: directory.socket) }
         let stop = Stopper()
+        let answered = NIOLockedValueBox(0)
         let lookups = Task {
             await withTaskGroup(of: (ok: Int, failed: [String]).self) { group in
                 for client in clients {
@@ -95,6 +96,7 @@ struct OperationsEndToEndTests {
                             do {
                                 _ = try await client.getKey(tenant: "acme", provider: "one", kid: "disk-1")
                                 ok += 1
+                                answered.withLockedValue { $0 += 1 }
                             } catch {
                                 failed.append("\(error)")
                             }
@@ -120,6 +122,9 @@ struct OperationsEndToEndTests {
                 current = try await observer.status().configGeneration
             }
             #expect(current == generation)
+            // Lookups go on being answered after this reload (the count is not a speed bar: only that it moves).
+            let before = answered.withLockedValue { $0 }
+            #expect(await eventually { answered.withLockedValue { $0 } >= before + 20 })
         }
         // RPC (the file is written in place, then reloaded).
         try Self.registry(["one", "two"]).write(to: directory.config, atomically: false, encoding: .utf8)
@@ -138,7 +143,6 @@ struct OperationsEndToEndTests {
         let total = await lookups.value
         for client in clients { await client.close() }
         #expect(total.failed.isEmpty, "\(total.failed.prefix(5))")
-        #expect(total.ok > 100, "lookups kept running: \(total.ok)")
         daemon.terminate()
         daemon.waitUntilExit()
     }
