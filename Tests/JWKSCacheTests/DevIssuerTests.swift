@@ -70,19 +70,22 @@ struct DevIssuerTests {
     @Test("rotation on a timer follows the injected clock")
     func timedRotation() async throws {
         let issuer = try await DevIssuer.start()
-        defer { Task { try? await issuer.shutdown() } }
-        issuer.addIssuer("acme", kinds: [.p256], maxAge: 60)
-        let clock = ManualClock()
-        issuer.rotate("acme", every: .seconds(60), clock: clock)
-        while clock.sleeperCount == 0 { await Task.yield() }
-        #expect(issuer.keys("acme").map(\.kid) == ["acme-0"])
-        clock.advance(by: .seconds(60))
-        while issuer.keys("acme").first?.kid == "acme-0" { await Task.yield() }
-        #expect(issuer.keys("acme").map(\.kid) == ["acme-1"])
-        while clock.sleeperCount == 0 { await Task.yield() }
-        clock.advance(by: .seconds(60))
-        while issuer.keys("acme").first?.kid == "acme-1" { await Task.yield() }
-        #expect(issuer.keys("acme").map(\.kid) == ["acme-2"])
-        issuer.rotate("acme", every: nil)
+        try await withCleanup {
+            issuer.addIssuer("acme", kinds: [.p256], maxAge: 60)
+            let clock = ManualClock()
+            issuer.rotate("acme", every: .seconds(60), clock: clock)
+            while clock.sleeperCount == 0 { await Task.yield() }
+            #expect(issuer.keys("acme").map(\.kid) == ["acme-0"])
+            clock.advance(by: .seconds(60))
+            while issuer.keys("acme").first?.kid == "acme-0" { await Task.yield() }
+            #expect(issuer.keys("acme").map(\.kid) == ["acme-1"])
+            while clock.sleeperCount == 0 { await Task.yield() }
+            clock.advance(by: .seconds(60))
+            while issuer.keys("acme").first?.kid == "acme-1" { await Task.yield() }
+            #expect(issuer.keys("acme").map(\.kid) == ["acme-2"])
+            issuer.rotate("acme", every: nil)
+        } cleanup: {
+            try? await issuer.shutdown()
+        }
     }
 }

@@ -177,8 +177,8 @@ struct SnapshotStoreTests {
         #expect(throws: SnapshotStore.Rejection.self) { _ = try store.read(key) }
         try store.write(try Self.record(clock: ManualClock()), key: key, source: Self.source)
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious")
-        var info = stat()
-        #expect(lstat(target, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_mode & 0o777 == 0o600)
+        let mode = FileMode(target, followingLinks: false)
+        #expect(mode?.isRegularFile == true && mode?.permissions == 0o600)
         #expect(try store.read(key) != nil)
     }
 
@@ -188,8 +188,7 @@ struct SnapshotStoreTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = SnapshotStore(directory: directory)
         try store.prepare()
-        var info = stat()
-        #expect(stat(directory, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        #expect(FileMode(directory)?.permissions == 0o700)
         #expect(chmod(directory, 0o777) == 0)
         #expect(throws: SnapshotStore.Rejection.self) { try store.prepare() }
         #expect(throws: SnapshotStore.Rejection.self) {

@@ -357,8 +357,7 @@ struct HostileInputTests {
         let socketEvents = events.filter { $0.name == "s.sock" }
         #expect(socketEvents.count == 1)
         #expect(socketEvents.first.map { $0.mask & UInt32(IN_MOVED_TO) != 0 } == true, "created in place: \(events)")
-        var info = stat()
-        #expect(stat(directory.appendingPathComponent("s.sock").path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(FileMode(directory.appendingPathComponent("s.sock").path)?.permissions == 0o600)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
             $0.hasPrefix(".jwksd-")
         }

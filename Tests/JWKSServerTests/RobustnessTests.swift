@@ -256,8 +256,7 @@ struct RobustnessTests {
                 for clientIndex in 0..<clientCount {
                     group.addTask {
                         let client = JWKSClient(socketPath: socketPath)
-                        defer { Task { await client.close() } }
-                        return await withTaskGroup(of: Int.self) { calls in
+                        let mismatches = await withTaskGroup(of: Int.self) { calls in
                             for call in 0..<callCount {
                                 calls.addTask {
                                     let tenant = "t\((clientIndex + call) % 8)"
@@ -274,6 +273,8 @@ struct RobustnessTests {
                             }
                             return await calls.reduce(0, +)
                         }
+                        await client.close()
+                        return mismatches
                     }
                 }
                 return await group.reduce(0, +)
@@ -309,13 +310,11 @@ struct RobustnessTests {
     @Test("socket file: mode applied, live socket refused, stale socket replaced, removed on shutdown")
     func socketFile() async throws {
         let harness = try await Self.harness(server: "socket_mode: \"0600\"")
-        var info = stat()
-        #expect(stat(harness.socketPath, &info) == 0)
-        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(FileMode(harness.socketPath)?.permissions == 0o600)
         let second = JWKSServer(dispatcher: harness.server.dispatcher)
         await #expect(throws: (any Error).self) { try await second.start() }
         await harness.server.shutdown()
-        #expect(stat(harness.socketPath, &info) != 0, "socket file removed")
+        #expect(FileMode(harness.socketPath) == nil, "socket file removed")
 
         // A stale socket: bound by a process that is gone (listening socket closed without unlink).
         let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -330,7 +329,7 @@ struct RobustnessTests {
             }
         }
         close(stale)
-        #expect(stat(harness.socketPath, &info) == 0, "stale socket file left behind")
+        #expect(FileMode(harness.socketPath) != nil, "stale socket file left behind")
         let replacement = JWKSServer(dispatcher: harness.server.dispatcher)
         try await replacement.start()
         let health = try await JWKSClient(socketPath: harness.socketPath).health()
@@ -347,9 +346,12 @@ struct RobustnessTests {
             await #expect(throws: RPCError.self) { _ = try await harness.client.health() }
             let restarted = JWKSServer(dispatcher: harness.server.dispatcher)
             try await restarted.start()
-            defer { Task { await restarted.shutdown() } }
-            let health = try await harness.client.health()
-            #expect(health.serving)
+            try await withCleanup {
+                let health = try await harness.client.health()
+                #expect(health.serving)
+            } cleanup: {
+                await restarted.shutdown()
+            }
         }
     }
 }

@@ -35,3 +35,21 @@ public func eventually(
     }
     return try await condition()
 }
+
+/// Runs `body`, then awaits `cleanup`, whether `body` returned or threw: an awaited `defer` for what is not a
+/// ``ScopedHarness`` (a client to close, a DevIssuer to stop).
+/// - Parameters:
+///   - body: the test's work.
+///   - cleanup: what must have happened before the test ends.
+/// - Returns: what `body` returns.
+public func withCleanup<R>(_ body: () async throws -> R, cleanup: () async -> Void) async throws -> R {
+    let result: R
+    do {
+        result = try await body()
+    } catch {
+        await cleanup()
+        throw error
+    }
+    await cleanup()
+    return result
+}

@@ -2,6 +2,7 @@ import Foundation
 import JWKSClient
 import JWKSConfig
 import JWKSServer
+import JWKSTestSupport
 import JWKSWire
 import Logging
 import NIOConcurrencyHelpers
@@ -52,14 +53,17 @@ struct HostileOperationsTests {
             standardError: pipe)
         defer { if daemon.isRunning { daemon.terminate() } }
         let client = JWKSClient(socketPath: directory.socket)
-        defer { Task { await client.close() } }
-        // Two debug lines per refresh: far more than a pipe holds (64 KiB).
-        for _ in 0..<1_500 {
-            let refreshed = try await client.refresh(tenant: "acme", timeout: .seconds(5))
-            #expect(refreshed.providers.count == 1)
+        try await withCleanup {
+            // Two debug lines per refresh: far more than a pipe holds (64 KiB).
+            for _ in 0..<1_500 {
+                let refreshed = try await client.refresh(tenant: "acme", timeout: .seconds(5))
+                #expect(refreshed.providers.count == 1)
+            }
+            #expect(try await client.getKey(tenant: "acme", kid: "disk-1").kid == "disk-1")
+            _ = pipe
+        } cleanup: {
+            await client.close()
         }
-        #expect(try await client.getKey(tenant: "acme", kid: "disk-1").kid == "disk-1")
-        _ = pipe
     }
 
     @Test("the metrics endpoint prepares no response for a client that does not read, and caps its connections")
@@ -70,25 +74,28 @@ struct HostileOperationsTests {
             return [UInt8](repeating: UInt8(ascii: "#"), count: 1_048_576)
         }
         try await server.start()
-        defer { Task { await server.shutdown() } }
-        let port = try #require(server.boundPort)
-        let flood = try Self.tcpConnect(port: port)
-        defer { close(flood) }
-        let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-        let pipelined = (0..<500).flatMap { _ in request }
-        _ = pipelined.withUnsafeBytes { send(flood, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        try await Task.sleep(for: .seconds(1))
-        // Each response is 1 MiB; a client that reads none of them gets at most a few prepared.
-        #expect(renders.withLockedValue { $0 } <= 8)
+        try await withCleanup {
+            let port = try #require(server.boundPort)
+            let flood = try Self.tcpConnect(port: port)
+            defer { close(flood) }
+            let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            let pipelined = (0..<500).flatMap { _ in request }
+            _ = pipelined.withUnsafeBytes { send(flood, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            try await Task.sleep(for: .seconds(1))
+            // Each response is 1 MiB; a client that reads none of them gets at most a few prepared.
+            #expect(renders.withLockedValue { $0 } <= 8)
 
-        var extra: [Int32] = []
-        defer { for descriptor in extra { close(descriptor) } }
-        for _ in 0..<(MetricsServer.maximumConnections + 5) { extra.append(try Self.tcpConnect(port: port)) }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(server.openConnections <= MetricsServer.maximumConnections)
-        // Connections that send nothing are closed after the idle timeout.
-        try await Task.sleep(for: .seconds(1))
-        #expect(server.openConnections == 0)
+            var extra: [Int32] = []
+            defer { for descriptor in extra { close(descriptor) } }
+            for _ in 0..<(MetricsServer.maximumConnections + 5) { extra.append(try Self.tcpConnect(port: port)) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.openConnections <= MetricsServer.maximumConnections)
+            // Connections that send nothing are closed after the idle timeout.
+            try await Task.sleep(for: .seconds(1))
+            #expect(server.openConnections == 0)
+        } cleanup: {
+            await server.shutdown()
+        }
     }
 
     @Test("with a low open-file limit, connections past what it allows are refused, not left to spin the accept loop")
@@ -111,36 +118,39 @@ struct HostileOperationsTests {
         try daemon.run()
         defer { if daemon.isRunning { daemon.terminate() } }
         let client = JWKSClient(socketPath: directory.socket)
-        defer { Task { await client.close() } }
-        var ready = false
-        for _ in 0..<100 where !ready {
-            ready = (try? await client.health().serving) == true
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        try await withCleanup {
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = (try? await client.health().serving) == true
+                if !ready { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(ready)
+            // 256 descriptors leave room for 96 connections (128 + 2 x 16 fetches reserved).
+            var held: [Int32] = []
+            defer { for descriptor in held { close(descriptor) } }
+            var refused = 0
+            // 300 connections: more than the 256 descriptors the daemon has (EMFILE without the clamp).
+            for _ in 0..<300 {
+                let descriptor = try UnixSocket.connect(directory.socket)
+                held.append(descriptor)
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            for descriptor in held {
+                var byte: UInt8 = 0
+                var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, 0) > 0, recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT)) >= 0 { refused += 1 }
+            }
+            #expect(refused >= 300 - 96)
+            // The daemon idles: no accept loop spinning on EMFILE.
+            let before = try #require(DaemonCPU.sample(pid: daemon.processIdentifier))
+            try await Task.sleep(for: .seconds(1))
+            let used = try #require(DaemonCPU.sample(pid: daemon.processIdentifier)) - before
+            #expect(used.user + used.system < 0.3, "the daemon used \(used) s of CPU in 1 s while idle")
+            #expect(directory.logText.contains("max_connections lowered"))
+            #expect(try await client.health().serving)
+        } cleanup: {
+            await client.close()
         }
-        #expect(ready)
-        // 256 descriptors leave room for 96 connections (128 + 2 x 16 fetches reserved).
-        var held: [Int32] = []
-        defer { for descriptor in held { close(descriptor) } }
-        var refused = 0
-        // 300 connections: more than the 256 descriptors the daemon has (EMFILE without the clamp).
-        for _ in 0..<300 {
-            let descriptor = try UnixSocket.connect(directory.socket)
-            held.append(descriptor)
-        }
-        try await Task.sleep(for: .milliseconds(500))
-        for descriptor in held {
-            var byte: UInt8 = 0
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            if poll(&poller, 1, 0) > 0, recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT)) >= 0 { refused += 1 }
-        }
-        #expect(refused >= 300 - 96)
-        // The daemon idles: no accept loop spinning on EMFILE.
-        let before = try #require(DaemonCPU.sample(pid: daemon.processIdentifier))
-        try await Task.sleep(for: .seconds(1))
-        let used = try #require(DaemonCPU.sample(pid: daemon.processIdentifier)) - before
-        #expect(used.user + used.system < 0.3, "the daemon used \(used) s of CPU in 1 s while idle")
-        #expect(directory.logText.contains("max_connections lowered"))
-        #expect(try await client.health().serving)
     }
 
     static func tcpConnect(port: Int) throws -> Int32 {

@@ -114,37 +114,40 @@ struct OperationsEndToEndTests {
         }
 
         let observer = JWKSClient(socketPath: directory.socket)
-        defer { Task { await observer.close() } }
-        func waitForGeneration(_ generation: UInt64) async throws {
-            var current = try await observer.status().configGeneration
-            for _ in 0..<250 where current != generation {
-                try await Task.sleep(for: .milliseconds(20))
-                current = try await observer.status().configGeneration
+        try await withCleanup {
+            func waitForGeneration(_ generation: UInt64) async throws {
+                var current = try await observer.status().configGeneration
+                for _ in 0..<250 where current != generation {
+                    try await Task.sleep(for: .milliseconds(20))
+                    current = try await observer.status().configGeneration
+                }
+                #expect(current == generation)
+                // Lookups go on being answered after this reload (the count is not a speed bar: only that it moves).
+                let before = answered.withLockedValue { $0 }
+                #expect(await eventually { answered.withLockedValue { $0 } >= before + 20 })
             }
-            #expect(current == generation)
-            // Lookups go on being answered after this reload (the count is not a speed bar: only that it moves).
-            let before = answered.withLockedValue { $0 }
-            #expect(await eventually { answered.withLockedValue { $0 } >= before + 20 })
-        }
-        // RPC (the file is written in place, then reloaded).
-        try Self.registry(["one", "two"]).write(to: directory.config, atomically: false, encoding: .utf8)
-        #expect(try await observer.reload().result.ok)
-        try await waitForGeneration(2)
-        // SIGHUP.
-        try Self.registry(["one", "two", "three"]).write(to: directory.config, atomically: false, encoding: .utf8)
-        kill(daemon.processIdentifier, SIGHUP)
-        try await waitForGeneration(3)
-        // Atomic rename, seen by the watcher.
-        try directory.write(config: Self.registry(["one", "three"]))
-        try await waitForGeneration(4)
-        try await Task.sleep(for: .milliseconds(100))
+            // RPC (the file is written in place, then reloaded).
+            try Self.registry(["one", "two"]).write(to: directory.config, atomically: false, encoding: .utf8)
+            #expect(try await observer.reload().result.ok)
+            try await waitForGeneration(2)
+            // SIGHUP.
+            try Self.registry(["one", "two", "three"]).write(to: directory.config, atomically: false, encoding: .utf8)
+            kill(daemon.processIdentifier, SIGHUP)
+            try await waitForGeneration(3)
+            // Atomic rename, seen by the watcher.
+            try directory.write(config: Self.registry(["one", "three"]))
+            try await waitForGeneration(4)
+            try await Task.sleep(for: .milliseconds(100))
 
-        stop.stop()
-        let total = await lookups.value
-        for client in clients { await client.close() }
-        #expect(total.failed.isEmpty, "\(total.failed.prefix(5))")
-        daemon.terminate()
-        daemon.waitUntilExit()
+            stop.stop()
+            let total = await lookups.value
+            for client in clients { await client.close() }
+            #expect(total.failed.isEmpty, "\(total.failed.prefix(5))")
+            daemon.terminate()
+            daemon.waitUntilExit()
+        } cleanup: {
+            await observer.close()
+        }
     }
 }
 

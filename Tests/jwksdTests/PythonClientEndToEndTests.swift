@@ -1,5 +1,6 @@
 import DevIssuer
 import Foundation
+import JWKSTestSupport
 import Testing
 
 /// examples/python/jwksd_client.py (written from Protocol/ alone) against a live daemon.
@@ -21,41 +22,44 @@ struct PythonClientEndToEndTests {
             FileManager.default.isExecutableFile(atPath: Self.python.path),
             "no Python environment: run scripts/python-env.sh (scripts/test.sh does)")
         let issuer = try await DevIssuer.start()
-        defer { Task { try? await issuer.shutdown() } }
-        let keys = issuer.addIssuer("acme", kinds: [.rsa2048, .p256, .ed25519], maxAge: 300)
-        let directory = try DaemonDirectory(
-            config: """
-                version: 1
-                server: { socket: ./jwksd.sock, compress_min_bytes: 64 }
-                defaults: { require_https: false, allow_private_networks: true }
-                tenants:
-                  acme:
-                    providers:
-                      login: { issuer: "\(issuer.issuerURL("acme"))" }
-                """)
-        defer { directory.remove() }
-        let daemon = try await ServeEndToEndTests.startDaemon(
-            config: directory.config, environment: directory.environment)
-        defer { if daemon.isRunning { daemon.terminate() } }
-        let socket = ["--socket", directory.socket]
+        try await withCleanup {
+            let keys = issuer.addIssuer("acme", kinds: [.rsa2048, .p256, .ed25519], maxAge: 300)
+            let directory = try DaemonDirectory(
+                config: """
+                    version: 1
+                    server: { socket: ./jwksd.sock, compress_min_bytes: 64 }
+                    defaults: { require_https: false, allow_private_networks: true }
+                    tenants:
+                      acme:
+                        providers:
+                          login: { issuer: "\(issuer.issuerURL("acme"))" }
+                    """)
+            defer { directory.remove() }
+            let daemon = try await ServeEndToEndTests.startDaemon(
+                config: directory.config, environment: directory.environment)
+            defer { if daemon.isRunning { daemon.terminate() } }
+            let socket = ["--socket", directory.socket]
 
-        let get = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "acme-1", "--alg", "ES256"])
-        #expect(get.status == 0, "\(get.errors)")
-        #expect(get.output == keys[1].json + "\n")
-        let set = try Self.run(socket + ["keys", "--tenant", "acme", "--provider", "login"])
-        #expect(set.status == 0, "\(set.errors)")
-        let document = try JSONSerialization.jsonObject(with: Data(set.output.utf8)) as? [String: Any]
-        #expect((document?["keys"] as? [Any])?.count == 3)
-        let status = try Self.run(socket + ["status"])
-        #expect(status.output.contains(#""standing": "fresh", "keys": 3"#), "\(status.output)")
-        let health = try Self.run(socket + ["health"])
-        #expect(health.status == 0 && health.output.hasPrefix("serving: True"))
-        let missing = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "nope"])
-        #expect(missing.status == 15)
-        #expect(missing.errors.hasPrefix("NOT_FOUND: kid \"nope\""), "\(missing.errors)")
-        let absent = try Self.run(["--socket", directory.url.appendingPathComponent("none.sock").path, "health"])
-        #expect(absent.status == 24 && absent.errors.hasPrefix("UNAVAILABLE: cannot connect"))
-        daemon.terminate()
-        daemon.waitUntilExit()
+            let get = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "acme-1", "--alg", "ES256"])
+            #expect(get.status == 0, "\(get.errors)")
+            #expect(get.output == keys[1].json + "\n")
+            let set = try Self.run(socket + ["keys", "--tenant", "acme", "--provider", "login"])
+            #expect(set.status == 0, "\(set.errors)")
+            let document = try JSONSerialization.jsonObject(with: Data(set.output.utf8)) as? [String: Any]
+            #expect((document?["keys"] as? [Any])?.count == 3)
+            let status = try Self.run(socket + ["status"])
+            #expect(status.output.contains(#""standing": "fresh", "keys": 3"#), "\(status.output)")
+            let health = try Self.run(socket + ["health"])
+            #expect(health.status == 0 && health.output.hasPrefix("serving: True"))
+            let missing = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "nope"])
+            #expect(missing.status == 15)
+            #expect(missing.errors.hasPrefix("NOT_FOUND: kid \"nope\""), "\(missing.errors)")
+            let absent = try Self.run(["--socket", directory.url.appendingPathComponent("none.sock").path, "health"])
+            #expect(absent.status == 24 && absent.errors.hasPrefix("UNAVAILABLE: cannot connect"))
+            daemon.terminate()
+            daemon.waitUntilExit()
+        } cleanup: {
+            try? await issuer.shutdown()
+        }
     }
 }

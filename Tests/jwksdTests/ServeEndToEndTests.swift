@@ -1,5 +1,6 @@
 import DevIssuer
 import Foundation
+import JWKSTestSupport
 import Testing
 
 /// Spawns the built `jwksd` binary: serve a file provider, query it with the client commands, stop it
@@ -261,56 +262,62 @@ struct WarmRestartEndToEndTests {
     @Test("a restart with the issuer down answers from snapshots; a corrupt snapshot is ignored")
     func warmRestart() async throws {
         let issuer = try await DevIssuer.start()
-        defer { Task { try? await issuer.shutdown() } }
-        issuer.addIssuer("acme", kinds: [.p256], maxAge: 60)
-        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-warm-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("tenants.yaml")
-        try """
-        version: 1
-        server: { socket: ./jwksd.sock, snapshot_dir: ./state }
-        defaults: { require_https: false, allow_private_networks: true }
-        tenants:
-          acme:
-            providers:
-              idp: { jwks_uri: "\(issuer.jwksURL("acme"))" }
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let environment = ["JWKSD_SOCKET": directory.appendingPathComponent("jwksd.sock").path]
-        let state = directory.appendingPathComponent("state")
-        let get = ["get", "--tenant", "acme", "--kid", "acme-0"]
+        try await withCleanup {
+            issuer.addIssuer("acme", kinds: [.p256], maxAge: 60)
+            let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent(
+                "jwksd-warm-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let config = directory.appendingPathComponent("tenants.yaml")
+            try """
+            version: 1
+            server: { socket: ./jwksd.sock, snapshot_dir: ./state }
+            defaults: { require_https: false, allow_private_networks: true }
+            tenants:
+              acme:
+                providers:
+                  idp: { jwks_uri: "\(issuer.jwksURL("acme"))" }
+            """.write(to: config, atomically: true, encoding: .utf8)
+            let environment = ["JWKSD_SOCKET": directory.appendingPathComponent("jwksd.sock").path]
+            let state = directory.appendingPathComponent("state")
+            let get = ["get", "--tenant", "acme", "--kid", "acme-0"]
 
-        var daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
-        #expect(try ServeEndToEndTests.run(get, environment: environment).status == 0)
-        var snapshots: [String] = []
-        for _ in 0..<100 where snapshots.isEmpty {
-            try await Task.sleep(for: .milliseconds(20))
-            snapshots =
-                (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.filter { $0.hasSuffix(".snapshot") }
-                ?? []
+            var daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
+            #expect(try ServeEndToEndTests.run(get, environment: environment).status == 0)
+            var snapshots: [String] = []
+            for _ in 0..<100 where snapshots.isEmpty {
+                try await Task.sleep(for: .milliseconds(20))
+                snapshots =
+                    (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.filter {
+                        $0.hasSuffix(".snapshot")
+                    }
+                    ?? []
+            }
+            #expect(snapshots.count == 1)
+            daemon.terminate()
+            daemon.waitUntilExit()
+
+            issuer.inject(.status(503), at: "/acme/jwks")
+            daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
+            let warm = try ServeEndToEndTests.run(get, environment: environment)
+            #expect(warm.status == 0, "\(warm.errors)")
+            #expect(warm.output.contains("\"kid\":\"acme-0\""))
+            daemon.terminate()
+            daemon.waitUntilExit()
+
+            let file = state.appendingPathComponent(try #require(snapshots.first))
+            var bytes = Array(try Data(contentsOf: file))
+            bytes[bytes.count - 1] ^= 0xFF
+            try Data(bytes).write(to: file)
+            daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
+            defer { if daemon.isRunning { daemon.terminate() } }
+            let cold = try ServeEndToEndTests.run(get, environment: environment)
+            #expect(cold.status == 24, "UNAVAILABLE without a usable snapshot: \(cold.errors)")
+            #expect(cold.errors.contains("HTTP 503"))
+            daemon.terminate()
+            daemon.waitUntilExit()
+        } cleanup: {
+            try? await issuer.shutdown()
         }
-        #expect(snapshots.count == 1)
-        daemon.terminate()
-        daemon.waitUntilExit()
-
-        issuer.inject(.status(503), at: "/acme/jwks")
-        daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
-        let warm = try ServeEndToEndTests.run(get, environment: environment)
-        #expect(warm.status == 0, "\(warm.errors)")
-        #expect(warm.output.contains("\"kid\":\"acme-0\""))
-        daemon.terminate()
-        daemon.waitUntilExit()
-
-        let file = state.appendingPathComponent(try #require(snapshots.first))
-        var bytes = Array(try Data(contentsOf: file))
-        bytes[bytes.count - 1] ^= 0xFF
-        try Data(bytes).write(to: file)
-        daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
-        defer { if daemon.isRunning { daemon.terminate() } }
-        let cold = try ServeEndToEndTests.run(get, environment: environment)
-        #expect(cold.status == 24, "UNAVAILABLE without a usable snapshot: \(cold.errors)")
-        #expect(cold.errors.contains("HTTP 503"))
-        daemon.terminate()
-        daemon.waitUntilExit()
     }
 }
