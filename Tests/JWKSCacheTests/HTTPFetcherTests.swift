@@ -16,6 +16,11 @@ final class ScriptedTransport: HTTPTransport {
 
     var requests: [HTTPGetRequest] { seen.withLockedValue { $0 } }
 
+    /// Changes (or, with nil, removes) the answer for `url`.
+    func answer(_ url: String, with response: HTTPGetResponse?) {
+        responses.withLockedValue { $0[url] = response }
+    }
+
     func get(_ request: HTTPGetRequest) async throws(FetchFailure) -> HTTPGetResponse {
         seen.withLockedValue { $0.append(request) }
         guard let response = responses.withLockedValue({ $0[request.url.text] }) else {

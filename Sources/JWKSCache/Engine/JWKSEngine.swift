@@ -74,7 +74,7 @@ public final class JWKSEngine: Sendable {
     private func makeEntry(
         tenant: String, provider: ProviderConfig, config: JWKSDConfig, restoring record: KeySetRecord<EngineInstant>?
     ) -> ProviderEntry {
-        let factory = KeySourceFactory(fetcher: fetcher, resolvePath: { config.resolve($0) })
+        let factory = KeySourceFactory(fetcher: fetcher, resolvePath: { config.resolve($0) }, clock: clock)
         let hub = self.hub
         let metrics = self.metrics
         return ProviderEntry(

@@ -6,11 +6,18 @@ public struct KeySourceFactory: Sendable {
     public let fetcher: HTTPFetcher
     /// Resolves `file:` and `ca_file` paths (against the config file's directory).
     public let resolvePath: @Sendable (String) -> String
+    /// The engine's clock: discovery documents expire on it.
+    public let clock: any EngineClock
 
     /// Creates a factory.
-    public init(fetcher: HTTPFetcher, resolvePath: @escaping @Sendable (String) -> String) {
+    /// - Parameters:
+    ///   - fetcher: the shared fetcher for HTTP sources.
+    ///   - resolvePath: resolves relative paths against the config file's directory.
+    ///   - clock: the engine's clock.
+    public init(fetcher: HTTPFetcher, resolvePath: @escaping @Sendable (String) -> String, clock: any EngineClock) {
         self.fetcher = fetcher
         self.resolvePath = resolvePath
+        self.clock = clock
     }
 
     /// The source for one provider.
@@ -21,7 +28,8 @@ public struct KeySourceFactory: Sendable {
         policy.caFile = policy.caFile.map(resolvePath)
         switch provider.source {
         case .jwksURI(let url): return JWKSURISource(url: url, policy: policy, fetcher: fetcher)
-        case .issuer(let issuer): return OIDCDiscoverySource(issuer: issuer, policy: policy, fetcher: fetcher)
+        case .issuer(let issuer):
+            return OIDCDiscoverySource(issuer: issuer, policy: policy, fetcher: fetcher, clock: clock)
         case .file(let path): return FileKeySource(path: resolvePath(path), maxBytes: policy.maxResponseBytes)
         }
     }

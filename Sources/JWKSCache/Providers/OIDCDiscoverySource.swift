@@ -4,8 +4,8 @@ import NIOConcurrencyHelpers
 
 /// Keys from an OpenID Connect issuer: `<issuer>/.well-known/openid-configuration` names the `jwks_uri`.
 ///
-/// The discovery document is cached with its own freshness (its `Cache-Control`, clamped like keys). It is
-/// read again when that expires, and at once when the JWKS URL answers 404 or 410 (the provider moved it).
+/// The discovery document is cached with its own freshness (its `Cache-Control`, clamped like keys), counted
+/// on the engine's clock from when it was read. It is read again when that expires, and at once when the JWKS URL answers 404 or 410 (the provider moved it).
 /// The document's `issuer` must equal the configured one exactly, and its `jwks_uri` obeys the same HTTPS
 /// and allowlist rules as any URL.
 public final class OIDCDiscoverySource: KeySource {
@@ -14,7 +14,7 @@ public final class OIDCDiscoverySource: KeySource {
 
     private struct Discovered {
         var jwksURI: HTTPURL
-        var expiresAt: Int64
+        var expiresAt: EngineInstant
     }
 
     private struct State {
@@ -27,13 +27,20 @@ public final class OIDCDiscoverySource: KeySource {
     public let issuer: HTTPURL
     let policy: ProviderPolicy
     let fetcher: HTTPFetcher
+    let clock: any EngineClock
     private let state = NIOLockedValueBox(State())
 
     /// Creates a source.
-    public init(issuer: HTTPURL, policy: ProviderPolicy, fetcher: HTTPFetcher) {
+    /// - Parameters:
+    ///   - issuer: the configured issuer.
+    ///   - policy: the provider's fetch rules.
+    ///   - fetcher: the shared fetcher.
+    ///   - clock: the engine's clock, on which the discovery document expires.
+    public init(issuer: HTTPURL, policy: ProviderPolicy, fetcher: HTTPFetcher, clock: any EngineClock) {
         self.issuer = issuer
         self.policy = policy
         self.fetcher = fetcher
+        self.clock = clock
     }
 
     public var summary: String { KeySourceConfig.issuer(issuer).summary { $0 } }
@@ -49,7 +56,7 @@ public final class OIDCDiscoverySource: KeySource {
         let cached = state.withLockedValue { $0.discovered }
         var rediscovered = false
         var jwksURI: HTTPURL
-        if let cached, cached.expiresAt > Self.wallNow() {
+        if let cached, clock.now < cached.expiresAt {
             jwksURI = cached.jwksURI
         } else {
             switch await discover() {
@@ -134,13 +141,11 @@ public final class OIDCDiscoverySource: KeySource {
         }
         let freshness = Freshness.compute(
             headers: response.cacheHeaders, policy: policy, responseTime: response.receivedAt)
-        let lifetime = freshness.ttl.components.seconds
+        let expiresAt = clock.now.advanced(by: freshness.ttl)
         state.withLockedValue { state in
             if let previous = state.discovered?.jwksURI, previous != jwksURI { state.dropValidators = true }
-            state.discovered = Discovered(jwksURI: jwksURI, expiresAt: response.receivedAt + lifetime)
+            state.discovered = Discovered(jwksURI: jwksURI, expiresAt: expiresAt)
         }
         return .success(jwksURI)
     }
-
-    private static func wallNow() -> Int64 { WallClock.now() }
 }

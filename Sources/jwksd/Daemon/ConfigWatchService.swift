@@ -7,11 +7,13 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Reloads the config file when it changes on disk (inotify on its directory, so atomic renames and
-/// Kubernetes ConfigMap symlink swaps are seen), debounced by 250 ms and skipped when the content is the same.
+/// Kubernetes ConfigMap symlink swaps are seen), debounced by 250 ms and skipped when the content is the same
+/// (``ConfigChangeDebouncer``).
 struct ConfigWatchService: Service {
     let path: String
     let reloader: ConfigReloader
     let logger: Logger
+    let clock: any EngineClock
 
     func run() async throws {
         let watcher: ConfigWatcher
@@ -23,14 +25,13 @@ struct ConfigWatchService: Service {
             return
         }
         defer { watcher.stop() }
-        let initial = FileManager.default.contents(atPath: path)
+        let path = self.path
+        let debouncer = ConfigChangeDebouncer(clock: clock) {
+            FileManager.default.contents(atPath: path).map(Array.init)
+        }
+        let initial = debouncer.read()
         await cancelWhenGracefulShutdown {
-            var lastContent = initial
-            for await _ in watcher.changes() {
-                try? await Task.sleep(for: .milliseconds(250))
-                let content = FileManager.default.contents(atPath: path)
-                guard content != lastContent else { continue }
-                lastContent = content
+            await debouncer.run(changes: watcher.changes(), initial: initial) {
                 logger.info("config file changed: reloading", metadata: ["file": "\(path)"])
                 _ = await reloader.reload()
             }

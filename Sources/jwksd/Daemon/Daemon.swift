@@ -77,7 +77,7 @@ struct Daemon {
                 service: EngineService(engine: engine, transport: transport, background: background, logger: logger)),
             .init(service: ServerService(server: server, logger: logger)),
             .init(service: HangupService(reloader: reloader, logger: logger)),
-            .init(service: ConfigWatchService(path: path, reloader: reloader, logger: logger)),
+            .init(service: ConfigWatchService(path: path, reloader: reloader, logger: logger, clock: clock)),
         ]
         if let store {
             services.append(

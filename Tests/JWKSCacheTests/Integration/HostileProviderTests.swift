@@ -130,7 +130,8 @@ struct HostileProviderTests {
                 """, baseDirectory: directory.path)
         let provider = try #require(config.tenants.first?.providers.first)
         let factory = KeySourceFactory(
-            fetcher: HTTPFetcher(transport: NoTransport(), userAgent: "t"), resolvePath: { config.resolve($0) })
+            fetcher: HTTPFetcher(transport: NoTransport(), userAgent: "t"), resolvePath: { config.resolve($0) },
+            clock: ManualClock())
         let source = try #require(factory.makeSource(for: provider) as? JWKSURISource)
         #expect(source.policy.caFile == directory.appendingPathComponent("certs/ca.pem").path)
         #expect(CAFile.problems(in: config).count == 1)
