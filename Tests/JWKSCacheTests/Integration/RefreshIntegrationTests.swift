@@ -52,7 +52,9 @@ struct RefreshIntegrationTests {
             let first = try #require(harness.issuer.requests(to: "/acme/jwks").first)
             #expect(first.accept == "application/jwk-set+json, application/json")
             #expect(first.userAgent == "jwksd/\(JWKSDVersion.current)")
-            #expect(harness.issuer.requests(to: "/acme/.well-known/openid-configuration").count == 1)
+            // The discovery document (max-age 300, on the engine's clock) is read when it has expired: at 0 s,
+            // and with the refreshes at 540 s and 1,080 s.
+            #expect(harness.issuer.requests(to: "/acme/.well-known/openid-configuration").count == 3)
         }
     }
 
