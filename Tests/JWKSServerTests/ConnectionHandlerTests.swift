@@ -21,25 +21,35 @@ struct ConnectionHandlerTests {
         idleTimeout: String = "5m", compressMinBytes: Int = 1024, provider: String = "disk: { file: keys.json }",
         transport: any HTTPTransport = NoNetwork()
     ) async throws -> (RequestDispatcher, URL) {
+        try await dispatcher(
+            server:
+                "idle_timeout: \(idleTimeout), max_calls_per_connection: 2, compress_min_bytes: \(compressMinBytes)",
+            tenants: "acme: { providers: { \(provider) } }", transport: transport)
+    }
+
+    /// An engine for `tenants` (YAML flow mappings, one per line), with `keys.json` (Google's key set) in its
+    /// directory, every provider loaded (or failed) before it returns. HTTP goes to `transport`.
+    static func dispatcher(server: String, tenants: String, transport: any HTTPTransport) async throws -> (
+        RequestDispatcher, URL
+    ) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-embedded-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(try Fixture.bytes("google-jwks-v3-2026-08-20.json")).write(
             to: directory.appendingPathComponent("keys.json"))
+        let indented = tenants.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
         let config = try ConfigLoader.load(
-            text: """
-                version: 1
-                server: { idle_timeout: \(idleTimeout), max_calls_per_connection: 2, compress_min_bytes: \(compressMinBytes) }
-                tenants:
-                  acme:
-                    providers:
-                      \(provider)
-                """, baseDirectory: directory.path)
+            text: "version: 1\nserver: { \(server) }\ntenants:\n\(indented)\n", baseDirectory: directory.path)
         let engine = JWKSEngine(
             config: config, clock: ManualClock(), transport: transport, resolver: PublicResolver(),
-            prepare: PreparedReplies.preparer(compressMinBytes: compressMinBytes))
+            prepare: PreparedReplies.preparer(compressMinBytes: config.server.compressMinBytes))
+        let providers = config.tenants.reduce(0) { $0 + $1.providers.count }
         let events = engine.events()
         engine.start()
-        for await event in events where event.kind != .fetchStarted { break }
+        var settled = 0
+        for await event in events where event.kind != .fetchStarted {
+            settled += 1
+            if settled == providers { break }
+        }
         return (RequestDispatcher(engine: engine, settings: ServerSettings(config: config)), directory)
     }
 
@@ -87,7 +97,7 @@ struct ConnectionHandlerTests {
         let message = try Jwksd_V1_GetKeyResponse(serializedBytes: Array(buffer: reply.payload))
         #expect(message.kid == request.kid && message.provider == "disk")
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
-        _ = try channel.finish()
+        #expect(try channel.finish().isClean)
     }
 
     static func getKey(tenant: String, kid: String) throws -> ByteBuffer {
@@ -157,7 +167,7 @@ struct ConnectionHandlerTests {
         #expect(frames[3].status == .notFound && frames[3].text == "unknown tenant \"nope\"")
         // reply 5, the pong and 6's header batched; 6's payload by itself (no copy); 7 in a third buffer.
         #expect(buffers == 3)
-        _ = try channel.finish()
+        #expect(try channel.finish().isClean)
     }
 
     @Test("a frame split across reads is answered once its last byte arrives; the rest of the read is kept")
@@ -183,7 +193,7 @@ struct ConnectionHandlerTests {
         let second = try Self.drainOutbound(channel).frames
         #expect(second.map(\.callID) == [2] && second[0].status == .ok)
         #expect(channel.isActive)
-        _ = try channel.finish()
+        #expect(try channel.finish().isClean)
     }
 
     @Test("a bad version gets GOAWAY FAILED_PRECONDITION and the channel closes")
@@ -220,36 +230,25 @@ struct ConnectionHandlerTests {
         let (dispatcher, directory) = try await Self.dispatcher(
             provider: "disk: { jwks_uri: \"https://keys.test/jwks\" }", transport: gate)
         defer { try? FileManager.default.removeItem(at: directory) }
-        // Misses complete on the engine's tasks, off the channel's loop: NIOAsyncTestingChannel takes work from
+        // Misses complete on the engine's tasks, off the channel's loop: a testing channel that takes work from
         // other threads, which EmbeddedChannel must not be given.
-        let channel = try await NIOAsyncTestingChannel { channel in
-            try channel.pipeline.syncOperations.addHandler(
-                ConnectionHandler(
-                    router: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0)))
-        }
-        try await channel.connect(to: try SocketAddress(unixDomainSocketPath: "/tmp/jwksd-embedded.sock"))
+        let connection = try await TestingConnection.open(dispatcher)
         var miss = Jwksd_V1_GetKeyRequest()
         miss.tenant = "acme"
         miss.provider = "disk"
         miss.kid = "not-there"
         let payload = ByteBuffer(bytes: try miss.serializedBytes() as [UInt8])
-        try await channel.writeInbound(Self.bytes(.request(.getKey, callID: 1, payload: payload)))
-        try await channel.writeInbound(Self.bytes(.request(.getKey, callID: 2, payload: payload)))
-        try await channel.writeInbound(Self.bytes(.request(.getKey, callID: 3, payload: payload)))
-        try await channel.writeInbound(
-            Self.bytes(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 1, payload: ByteBuffer())))
+        for id in 1...3 as ClosedRange<UInt32> {
+            try await connection.send(.request(.getKey, callID: id, payload: payload))
+        }
+        try await connection.send(Frame(kind: .cancel, code: Method.getKey.rawValue, callID: 1, payload: ByteBuffer()))
         // Calls 1 and 2 wait for the kid-miss refetch, held until now.
         #expect(await eventually { gate.held > 0 })
         gate.open()
-        var answers: [UInt32: StatusCode] = [:]
-        var decoder = FrameDecoder(maximumPayloadBytes: 1_048_576)
-        while answers.count < 3 {
-            var buffer = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
-            while let frame = try decoder.decode(buffer: &buffer) { answers[frame.callID] = frame.status }
-        }
+        let answers = Dictionary(uniqueKeysWithValues: try await connection.frames(3).map { ($0.callID, $0.status) })
         // Call 3 found two calls in flight; call 1 was cancelled; call 2 ran its kid miss to the end.
         #expect(answers == [3: .resourceExhausted, 1: .cancelled, 2: .notFound])
-        #expect(try await channel.finish().isClean)
+        #expect(try await connection.finish())
     }
 }
 
