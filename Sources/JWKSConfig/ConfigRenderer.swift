@@ -23,6 +23,9 @@ public enum ConfigRenderer {
         if let snapshotDir = server.snapshotDir { lines.append("  snapshot_dir: \(quote(snapshotDir))") }
         if let metrics = server.metrics { lines.append("  metrics: \(quote(metrics))") }
         if let admins = server.adminUIDs { lines.append("  admin_uids: \(list(admins))") }
+        lines.append(
+            server.eventLoopThreads.map { "  event_loop_threads: \($0)" }
+                ?? "  # event_loop_threads: half the host's cores, at least 1")
         lines.append("defaults:")
         lines += policy(config.defaults, indent: "  ")
         lines.append(config.tenants.isEmpty ? "tenants: {}" : "tenants:")

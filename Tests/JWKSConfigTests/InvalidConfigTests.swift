@@ -94,6 +94,9 @@ let invalidCases: [InvalidCase] = [
         expected: ["t.yaml:3:12: server.metrics: \"localhost\" is not host:port (e.g. 127.0.0.1:9464)"],
         codes: [.invalidValue]),
     InvalidCase(
+        name: "no event-loop thread", yaml: "version: 1\nserver:\n  event_loop_threads: 0\n",
+        expected: ["t.yaml:3:23: server.event_loop_threads: must be between 1 and 256"], codes: [.invalidValue]),
+    InvalidCase(
         name: "negative admin uid", yaml: "version: 1\nserver:\n  admin_uids: [0, -1]\n",
         expected: ["t.yaml:3:19: server.admin_uids[1]: must be between 0 and 4294967294"], codes: [.invalidValue]),
     InvalidCase(

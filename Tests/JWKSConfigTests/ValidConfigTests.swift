@@ -50,6 +50,8 @@ struct ValidConfigTests {
         #expect(config.server == ServerConfig())
         #expect(config.server.socketMode == 0o660)
         #expect(config.server.adminUIDs == nil)
+        #expect(config.server.eventLoopThreads == nil)
+        #expect([1, 2, 3, 8].map { config.server.eventLoopThreads(cores: $0) } == [1, 1, 1, 4])
     }
 
     @Test("file defaults apply to every provider and provider overrides win, field by field")
@@ -99,6 +101,7 @@ struct ValidConfigTests {
         config.server.snapshotDir = "/var/lib/jwksd"
         config.server.metrics = "[::1]:9464"
         config.server.adminUIDs = [0, 42]
+        config.server.eventLoopThreads = 3
         var policy = ProviderPolicy()
         policy.refreshEarly = .seconds(45)
         policy.prefetchJitter = .milliseconds(2_500)

@@ -78,6 +78,7 @@ extension ConfigDecoder {
             server.maxCallsPerConnection = value
         }
         if let value = duration(fields, "idle_timeout") { server.idleTimeout = value }
+        if let value = integer(fields, "event_loop_threads", range: 1...256) { server.eventLoopThreads = value }
         if let value = integer(fields, "max_concurrent_fetches", range: 1...1_024) {
             server.maxConcurrentFetches = value
         }

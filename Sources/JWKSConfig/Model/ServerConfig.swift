@@ -26,10 +26,18 @@ public struct ServerConfig: Sendable, Equatable {
     public var metrics: String?
     /// Peers allowed to call admin methods; `nil` means the daemon's own uid and root.
     public var adminUIDs: [UInt32]?
+    /// Event-loop threads serving the socket; `nil` means half the host's cores, at least one.
+    public var eventLoopThreads: Int?
 
     /// The built-in defaults.
     public init() {}
 
     /// The per-uid connection quota in force: the configured one, else half of ``maxConnections`` (at least 1).
     public var connectionsPerUID: Int { maxConnectionsPerUID ?? max(1, maxConnections / 2) }
+
+    /// The socket's event-loop threads in force on a host with `cores` cores: the configured number, else half
+    /// the cores (at least one). jwksd's callers run on the same host, and a lookup is a few microseconds of
+    /// work: a second loop thread on a two-core host mostly adds cross-core wake-ups (BENCHMARKS.md).
+    /// - Parameter cores: the host's cores.
+    public func eventLoopThreads(cores: Int) -> Int { eventLoopThreads ?? max(1, cores / 2) }
 }

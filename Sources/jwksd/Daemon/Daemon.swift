@@ -71,7 +71,8 @@ struct Daemon {
         let server = JWKSServer(
             dispatcher: RequestDispatcher(
                 engine: engine, settings: settings, hooks: reloader, metrics: exporter.serverMetrics),
-            group: MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount))
+            group: MultiThreadedEventLoopGroup(
+                numberOfThreads: registry.server.eventLoopThreads(cores: System.coreCount)))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: EngineService(engine: engine, transport: transport, background: background, logger: logger)),
