@@ -4,7 +4,8 @@ import NIOCore
 /// One connection's recent GetKey answers, keyed by the request's bytes. A hit answers a repeated lookup (a
 /// service verifying tokens asks for the same few kids over and over) without decoding the request or
 /// walking the registry. An answer is reused only while the registry is the one it was computed from and
-/// every provider snapshot it depended on is still the one published, and until the provider's standing changes
+/// every provider snapshot it depended on is still the one published (compared by publication numbers, not by
+/// loading the registry and snapshots again), and until the provider's standing changes
 /// (fresh → stale, stale → expired): a renewal or rotation of one provider invalidates that provider's answers
 /// only. Per connection, because an answer depends on the peer; bounded in entries and bytes.
 struct ReplyCache {
@@ -12,22 +13,31 @@ struct ReplyCache {
     struct Source {
         /// The provider.
         let entry: ProviderEntry
-        /// The snapshot it had published.
-        let snapshot: ProviderSnapshot
+        /// Its publication number when the snapshot was read (``ProviderEntry/publishedSnapshot()``).
+        let publication: UInt64
     }
 
-    /// A remembered answer.
-    struct Entry {
+    /// A remembered answer: a class, so a hit costs one retain, not one per field.
+    final class Entry {
         /// The prepared reply.
         let reply: PreparedKeySet.Reply
         /// Whether it is the stale variant (counted as a stale serve).
         let stale: Bool
         /// The instant at which the provider's standing changes.
         let validUntil: EngineInstant
-        /// The registry the answer was computed from (a reload can change who may read what).
-        let registry: Registry
+        /// The registry's publication number, read before the registry the answer was computed from (a reload
+        /// can change who may read what).
+        let registry: UInt64
         /// The snapshots it depended on.
         let sources: [Source]
+
+        init(reply: PreparedKeySet.Reply, stale: Bool, validUntil: EngineInstant, registry: UInt64, sources: [Source]) {
+            self.reply = reply
+            self.stale = stale
+            self.validUntil = validUntil
+            self.registry = registry
+            self.sources = sources
+        }
     }
 
     /// Entries kept per connection; the cache starts over when full.
@@ -43,10 +53,10 @@ struct ReplyCache {
     /// Bytes of the remembered requests and the replies they retain.
     private(set) var bytes = 0
 
-    /// The remembered answer to `request`, if it still holds under `registry` at `now`.
-    func lookup(_ request: ByteBuffer, registry: Registry, now: EngineInstant) -> Entry? {
-        guard let entry = entries[request], entry.registry === registry, now < entry.validUntil else { return nil }
-        for source in entry.sources where source.entry.snapshot !== source.snapshot { return nil }
+    /// The remembered answer to `request`, if it still holds at `now` with the registry publication `registry`.
+    func lookup(_ request: ByteBuffer, registry: UInt64, now: EngineInstant) -> Entry? {
+        guard let entry = entries[request], entry.registry == registry, now < entry.validUntil else { return nil }
+        for source in entry.sources where source.entry.publication != source.publication { return nil }
         return entry
     }
 

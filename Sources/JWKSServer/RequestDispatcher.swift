@@ -73,17 +73,18 @@ public final class RequestDispatcher: Sendable {
         do throws(RPCError) {
             switch method {
             case .getKey:
-                // One load of the registry; a remembered answer holds while it and the snapshots the answer
-                // came from are the ones in force.
-                let registry = engine.registry
+                // A remembered answer holds while the registry and the snapshots it came from are the ones in
+                // force (publication numbers: plain loads). Otherwise one load of the registry, after its number.
+                let publication = engine.publication
                 let now = engine.clock.now
-                if let remembered = replies.lookup(payload, registry: registry, now: now) {
+                if let remembered = replies.lookup(payload, registry: publication, now: now) {
                     tally.hit(stale: remembered.stale)
                     return .reply(.ok(remembered.reply))
                 }
                 var hit: ReplyCache.Entry?
                 let answer = try getKey(
-                    try decode(payload), peer: peer, registry: registry, now: now, tally: &tally, hit: &hit)
+                    try decode(payload), peer: peer, registry: engine.registry, publication: publication, now: now,
+                    tally: &tally, hit: &hit)
                 if let hit { replies.store(payload, hit) }
                 return answer
             case .getKeySet: return .reply(try getKeySet(try decode(payload), peer: peer, tally: &tally))
@@ -116,8 +117,8 @@ public final class RequestDispatcher: Sendable {
     /// GetKey: a hit is answered now (and described in `hit` for the connection's ``ReplyCache``); a miss is
     /// deferred to the engine's kid-miss rule.
     private func getKey(
-        _ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, registry: Registry, now: EngineInstant,
-        tally: inout MetricsTally, hit remembered: inout ReplyCache.Entry?
+        _ request: Jwksd_V1_GetKeyRequest, peer: PeerCredentials?, registry: Registry, publication: UInt64,
+        now: EngineInstant, tally: inout MetricsTally, hit remembered: inout ReplyCache.Entry?
     ) throws(RPCError) -> Answer {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: false, method: .getKey)
@@ -131,8 +132,8 @@ public final class RequestDispatcher: Sendable {
         var consulted: [ReplyCache.Source] = []
         /// The prepared reply from one provider's published snapshot, when it has the kid.
         func hit(_ entry: ProviderEntry) -> PreparedKeySet.Reply? {
-            let snapshot = entry.snapshot
-            consulted.append(ReplyCache.Source(entry: entry, snapshot: snapshot))
+            let (snapshot, snapshotPublication) = entry.publishedSnapshot()
+            consulted.append(ReplyCache.Source(entry: entry, publication: snapshotPublication))
             guard let (standing, until) = snapshot.standingUntil(at: now), standing != .expired,
                 let prepared = snapshot.prepared
             else { return nil }
@@ -141,7 +142,7 @@ public final class RequestDispatcher: Sendable {
             guard let reply = prepared.key(kid: request.kid, alg: alg, stale: stale) else { return nil }
             tally.hit(stale: stale)
             remembered = ReplyCache.Entry(
-                reply: reply, stale: stale, validUntil: until, registry: registry, sources: consulted)
+                reply: reply, stale: stale, validUntil: until, registry: publication, sources: consulted)
             return reply
         }
         if request.provider.isEmpty {

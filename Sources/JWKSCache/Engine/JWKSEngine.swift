@@ -15,6 +15,8 @@ public final class JWKSEngine: Sendable {
     /// Refresh counters, fetch durations and per-provider gauges.
     public let metrics: EngineMetrics
     private let current: ManagedAtomic<Registry>
+    /// Registries published since creation, bumped after each store of `current`.
+    private let publications = ManagedAtomic<UInt64>(0)
     private let hub = EventHub()
     private let fetcher: HTTPFetcher
     private let makeGenerator: @Sendable () -> any RandomNumberGenerator & Sendable
@@ -153,6 +155,7 @@ public final class JWKSEngine: Sendable {
             summary.removed = removed.count
             current.store(
                 Registry(config: config, generation: summary.generation, tenants: tenants), ordering: .releasing)
+            publications.wrappingIncrement(ordering: .releasing)
             for entry in replaced { entry.remove(announce: false) }
             for entry in removed { entry.remove() }
             for entry in started { entry.start() }
@@ -163,6 +166,11 @@ public final class JWKSEngine: Sendable {
 
     /// The registry in force: one atomic load. Everything a reader needs is in it (or in a provider's snapshot).
     public var registry: Registry { current.load(ordering: .acquiring) }
+
+    /// How many registries have been published (every applied reload publishes one). A reader that keeps
+    /// something derived from the registry reads this number first, then ``registry``; while ``publication``
+    /// still equals it, that registry is the one in force. One plain load, cheaper than loading the registry.
+    public var publication: UInt64 { publications.load(ordering: .acquiring) }
 
     /// The config generation in force: 1 at start, one more per applied reload.
     public var generation: UInt64 { registry.generation }

@@ -39,6 +39,8 @@ public final class ProviderEntry: Sendable {
     private let prepare: SnapshotPreparer?
     private let state: NIOLockedValueBox<DriverState>
     private let current: ManagedAtomic<ProviderSnapshot>
+    /// Snapshots published since creation, bumped after each store of `current`.
+    private let publications = ManagedAtomic<UInt64>(0)
     /// Where fetches and their publication run (the global executor when nil).
     private let executor: (any TaskExecutor)?
 
@@ -90,6 +92,19 @@ public final class ProviderEntry: Sendable {
 
     /// The published snapshot: one atomic load, no lock, no waiting.
     public var snapshot: ProviderSnapshot { current.load(ordering: .acquiring) }
+
+    /// How many snapshots have been published. A reader that keeps something derived from a snapshot keeps
+    /// this number with it (from ``publishedSnapshot()``): while ``publication`` still equals it, the snapshot is
+    /// the one in force. Comparing it is one plain load, cheaper than loading the snapshot reference.
+    public var publication: UInt64 { publications.load(ordering: .acquiring) }
+
+    /// The published snapshot and its publication number. The number is read first, so a publication that lands
+    /// between the two reads leaves an older number with the newer snapshot: a later comparison only fails
+    /// sooner than it had to.
+    public func publishedSnapshot() -> (snapshot: ProviderSnapshot, publication: UInt64) {
+        let publication = self.publication
+        return (snapshot, publication)
+    }
 
     /// Looks a kid up, applying the kid-miss rule when the published set does not have it.
     /// - Parameters:
@@ -317,6 +332,7 @@ public final class ProviderEntry: Sendable {
         }
         current.store(
             ProviderSnapshot(key: key, record: record, lastError: lastError, prepared: prepared), ordering: .releasing)
+        publications.wrappingIncrement(ordering: .releasing)
     }
 
     /// Waits until a fetch completes after `generation`, or until `deadline`.
