@@ -215,10 +215,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context: context)
             return
         }
-        let token: UInt64
-        switch machine.requestReceived(callID: frame.callID, kind: method.isServerStreaming ? .stream : .unary) {
-        case .start(let started):
-            token = started
+        let kind: ConnectionStateMachine.CallKind = method.isServerStreaming ? .stream : .unary
+        switch machine.admission(callID: frame.callID, kind: kind) {
+        case nil, .start:  // admitted (admission never opens a call itself)
+            break
         case .rejectReservedID:
             write(
                 .error(.invalidArgument, callID: 0, message: "call id 0 is reserved for connection-level frames"),
@@ -262,11 +262,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         let accept = frame.flags.contains(.acceptCompressed)
         switch router.dispatch(method, payload: payload, peer: peer, tally: &tally, replies: &replies) {
         case .reply(let reply):
-            _ = machine.callCompleted(callID: frame.callID, token: token)
+            // Answered at once: the call was never opened.
             write(reply, callID: frame.callID, acceptCompressed: accept, context: context)
             completedSinceFlush = true
             closeIfDrained(context: context)
         case .deferred(let work):
+            let token = machine.open(callID: frame.callID, kind: kind)
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
             let callID = frame.callID
             tasks[callID] = Task {
@@ -278,7 +279,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                 }
             }
         case .watch(let stream):
-            startWatch(stream, callID: frame.callID, token: token, context: context)
+            startWatch(
+                stream, callID: frame.callID, token: machine.open(callID: frame.callID, kind: kind), context: context)
         }
     }
 

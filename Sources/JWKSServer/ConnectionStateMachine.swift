@@ -68,14 +68,28 @@ struct ConnectionStateMachine {
     }
 
     mutating func requestReceived(callID: UInt32, kind: CallKind) -> OnRequest {
+        if let refused = admission(callID: callID, kind: kind) { return refused }
+        return .start(token: open(callID: callID, kind: kind))
+    }
+
+    /// Checks a new request without opening a call for it; nil when it may start. A call answered at once never
+    /// needs a slot (nothing can happen on the connection before its reply is written), so the handler opens
+    /// only the calls that wait (``open(callID:kind:)``): a hit costs one table lookup, not an insert and a remove.
+    func admission(callID: UInt32, kind: CallKind) -> OnRequest? {
         if callID == 0 { return .rejectReservedID }
         if calls[callID] != nil { return .duplicateID }
         if isClosing { return .rejectClosing }
         if calls.count >= maxCalls { return .rejectOverLimit }
         if kind == .stream, streamCount >= maxStreams { return .rejectTooManyStreams }
+        return nil
+    }
+
+    /// Opens an admitted call (see ``admission(callID:kind:)``).
+    /// - Returns: the call's token, which its reply must present.
+    mutating func open(callID: UInt32, kind: CallKind) -> UInt64 {
         lastToken += 1
         calls[callID] = Call(kind: kind, token: lastToken)
-        return .start(token: lastToken)
+        return lastToken
     }
 
     /// A call's reply is ready (a unary call answered now or later, or a stream ending with its status).
