@@ -33,7 +33,8 @@ public final class JWKSEngine: Sendable {
     ///   - userAgent: sent with every request.
     ///   - resolver: resolves hosts for the fetch address rule (the system's resolver by default).
     ///   - makeGenerator: randomness per provider (seeded in tests).
-    ///   - prepare: builds each published snapshot's attachment (the server's encoded replies).
+    ///   - prepare: builds each published snapshot's `PreparedKeySet` (the server's encoded replies), outside the
+    ///     provider's lock; nil publishes snapshots without one.
     ///   - restored: keys from warm-restart snapshots, served at once and refreshed on schedule.
     ///   - metrics: where refresh outcomes are counted.
     ///   - refreshExecutor: where refresh fetches and their publication run (the daemon's lower-priority
