@@ -2,6 +2,7 @@ import Foundation
 import JWKSCache
 import JWKSConfig
 import JWKSServer
+import JWKSWire
 import NIOPosix
 
 #if canImport(Glibc)

@@ -35,7 +35,7 @@ final class SnapshotFuzz: Sendable {
         case 1: file = Self.wrap(Array(buffer: WireCompression.compress(ByteBuffer(bytes: rest))))
         default: file = Self.wrap(rest)
         }
-        FileManager.default.createFile(atPath: store.path(for: key), contents: Data(file))
+        _ = FileManager.default.createFile(atPath: store.path(for: key), contents: Data(file))
         guard let entry = try? store.read(key) else { return }
         let clock = SystemClock()
         guard
