@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "jwksd", targets: ["jwksd"]),
         .library(name: "JWKS", targets: ["JWKS"]),
+        .library(name: "JWS", targets: ["JWS"]),
         .library(name: "JWKSConfig", targets: ["JWKSConfig"]),
         .library(name: "JWKSCache", targets: ["JWKSCache"]),
         .library(name: "JWKSWire", targets: ["JWKSWire"]),
@@ -49,6 +50,15 @@ let package = Package(
         .target(
             name: "JWKS",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JWS",
+            dependencies: [
+                "JWKS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -171,6 +181,16 @@ let package = Package(
             dependencies: [
                 "JWKSCache", "JWKS", "JWKSConfig", "DevIssuer", "JWKSTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JWSTests",
+            dependencies: [
+                "JWS", "JWKS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
