@@ -18,6 +18,7 @@ let package = Package(
             name: "JWKSDFuzz",
             dependencies: [
                 .product(name: "JWKS", package: "jwksd"),
+                .product(name: "JWS", package: "jwksd"),
                 .product(name: "JWKSConfig", package: "jwksd"),
                 .product(name: "JWKSCache", package: "jwksd"),
                 .product(name: "JWKSWire", package: "jwksd"),

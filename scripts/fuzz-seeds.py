@@ -2,7 +2,7 @@
 """Regenerates the committed seed corpora in Fuzz/Corpus/ from the repository's fixtures:
 Protocol/vectors (frames, connections, requests), examples/*.yaml and the tests' registries (yaml), the JWKS
 corpus in Tests/JWKSTests/Fixtures (jwks), header samples (headers), snapshot files written by the daemon's own
-format (snapshot). Run from anywhere: scripts/fuzz-seeds.py"""
+format (snapshot), Wycheproof's JWS tokens in Tests/JWSTests/Fixtures (jws). Run from anywhere: scripts/fuzz-seeds.py"""
 import glob, hashlib, json, os, re, struct, zlib
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +37,12 @@ for path in glob.glob(os.path.join(root, "examples", "*.yaml")):
     save("yaml", open(path, "rb").read())
 save("yaml", b"version: 1\nserver:\n  socket: ./s.sock\n  max_connections_per_uid: 4\ndefaults:\n  allow_private_networks: true\n  retry: { jitter: none }\ntenants:\n  a:\n    allowed_uids: [1]\n    providers:\n      p: { file: k.json, min_ttl: 1m }\n")
 save("yaml", b"version: 1\nx: &a { refresh_early: 1m }\ndefaults:\n  <<: *a\ntenants: {}\n")
+
+wycheproof = json.load(open(os.path.join(root, "Tests/JWSTests/Fixtures/wycheproof-json_web_signature_test.json")))
+for group in wycheproof["testGroups"]:
+    for test in group["tests"]:
+        if isinstance(test.get("jws"), str):
+            save("jws", test["jws"].encode())
 
 for path in sorted(glob.glob(os.path.join(root, "Tests/JWKSTests/Fixtures/*.json"))):
     data = open(path, "rb").read()

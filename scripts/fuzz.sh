@@ -12,7 +12,7 @@ target="${1:?usage: scripts/fuzz.sh TARGET|all SECONDS [libFuzzer flags...]}"
 seconds="${2:?usage: scripts/fuzz.sh TARGET|all SECONDS [libFuzzer flags...]}"
 shift 2
 extra=("$@")
-targets=(frame connection request yaml jwks headers snapshot)
+targets=(frame connection request yaml jwks headers snapshot jws)
 scripts/install-deps.sh
 swift build --package-path Fuzz --scratch-path .build-fuzz -c debug \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \

@@ -16,6 +16,8 @@ enum FuzzTarget: String, CaseIterable {
     case headers
     /// Warm-restart snapshot files.
     case snapshot
+    /// Compact JWS tokens: parsing, and verification with fixed keys.
+    case jws
 
     /// Runs one input.
     func run(_ bytes: [UInt8]) {
@@ -27,6 +29,7 @@ enum FuzzTarget: String, CaseIterable {
         case .jwks: JWKSFuzz.run(bytes)
         case .headers: HeadersFuzz.run(bytes)
         case .snapshot: SnapshotFuzz.shared.run(bytes)
+        case .jws: JWSFuzz.run(bytes)
         }
     }
 }
