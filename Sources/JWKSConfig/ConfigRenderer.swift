@@ -66,6 +66,22 @@ public enum ConfigRenderer {
             "retry: { connect_timeout: \(format(retry.connectTimeout)), attempt_timeout: \(format(retry.attemptTimeout)), "
                 + "initial_backoff: \(format(retry.initialBackoff)), max_backoff: \(format(retry.maxBackoff)), "
                 + "jitter: \(retry.jitter.rawValue) }")
+        let verify = policy.verify
+        var verifyFields: [String] = []
+        if let issuer = verify.issuer { verifyFields.append("issuer: \(quote(issuer))") }
+        switch verify.audiences {
+        case .unset: break
+        case .any: verifyFields.append("audiences: any")
+        case .oneOf(let names): verifyFields.append("audiences: [\(names.map(quote).joined(separator: ", "))]")
+        }
+        if let algorithms = verify.algorithms {
+            verifyFields.append("algorithms: [\(algorithms.map(quote).joined(separator: ", "))]")
+        }
+        verifyFields.append("leeway: \(format(verify.leeway))")
+        verifyFields.append("required_claims: [\(verify.requiredClaims.map(quote).joined(separator: ", "))]")
+        if let types = verify.types { verifyFields.append("types: [\(types.map(quote).joined(separator: ", "))]") }
+        verifyFields.append("max_token_bytes: \(verify.maxTokenBytes)")
+        lines.append("verify: { \(verifyFields.joined(separator: ", ")) }")
         return lines.map { indent + $0 }
     }
 

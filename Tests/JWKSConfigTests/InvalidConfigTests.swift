@@ -94,6 +94,23 @@ let invalidCases: [InvalidCase] = [
         expected: ["t.yaml:3:12: server.metrics: \"localhost\" is not host:port (e.g. 127.0.0.1:9464)"],
         codes: [.invalidValue]),
     InvalidCase(
+        name: "verify algorithm none",
+        yaml: "version: 1\ndefaults:\n  verify: { algorithms: [RS256, none, HS256] }\n",
+        expected: [
+            "t.yaml:3:25: defaults.verify.algorithms: \"none\", \"HS256\" not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (never none or HS*)"
+        ], codes: [.invalidValue]),
+    InvalidCase(
+        name: "verify audiences empty", yaml: "version: 1\ndefaults:\n  verify: { audiences: [] }\n",
+        expected: ["t.yaml:3:24: defaults.verify.audiences: must name at least one audience, or be any"],
+        codes: [.invalidValue]),
+    InvalidCase(
+        name: "verify leeway too long", yaml: "version: 1\ndefaults:\n  verify: { leeway: 2h }\n",
+        expected: ["t.yaml:3:21: defaults.verify.leeway: must be at most 1h"], codes: [.invalidValue]),
+    InvalidCase(
+        name: "verify unknown key", yaml: "version: 1\ndefaults:\n  verify: { audience: api }\n",
+        expected: ["t.yaml:3:13: defaults.verify.audience: unknown key (did you mean \"audiences\"?)"],
+        codes: [.unknownKey]),
+    InvalidCase(
         name: "no event-loop thread", yaml: "version: 1\nserver:\n  event_loop_threads: 0\n",
         expected: ["t.yaml:3:23: server.event_loop_threads: must be between 1 and 256"], codes: [.invalidValue]),
     InvalidCase(

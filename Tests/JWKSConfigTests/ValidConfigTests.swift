@@ -54,6 +54,32 @@ struct ValidConfigTests {
         #expect([1, 2, 3, 8].map { config.server.eventLoopThreads(cores: $0) } == [1, 1, 1, 4])
     }
 
+    @Test("verify: settings default, inherit from defaults and are overridden per provider, field by field")
+    func verifySettings() throws {
+        let config = try ConfigLoader.load(
+            text: """
+                version: 1
+                defaults:
+                  verify: { audiences: [api], leeway: 30s, algorithms: [RS256, ES256] }
+                tenants:
+                  a:
+                    providers:
+                      inherits: { file: k.json }
+                      overrides:
+                        file: k.json
+                        verify: { audiences: any, issuer: "https://idp.example.com", types: [JWT], max_token_bytes: 4096 }
+                """)
+        #expect(VerifyPolicy().audiences == .unset && VerifyPolicy().requiredClaims == ["exp"])
+        #expect(VerifyPolicy().leeway == .seconds(60) && VerifyPolicy().maxTokenBytes == 16_384)
+        let inherits = config.tenants[0].providers[0].policy.verify
+        let overrides = config.tenants[0].providers[1].policy.verify
+        #expect(inherits.audiences == .oneOf(["api"]) && inherits.leeway == .seconds(30))
+        #expect(inherits.algorithms == ["RS256", "ES256"] && inherits.issuer == nil && inherits.types == nil)
+        #expect(overrides.audiences == .any && overrides.leeway == .seconds(30))
+        #expect(overrides.algorithms == ["RS256", "ES256"] && overrides.issuer == "https://idp.example.com")
+        #expect(overrides.types == ["JWT"] && overrides.maxTokenBytes == 4_096 && overrides.requiredClaims == ["exp"])
+    }
+
     @Test("file defaults apply to every provider and provider overrides win, field by field")
     func overridesWin() throws {
         let config = try ConfigLoader.load(
@@ -121,10 +147,20 @@ struct ValidConfigTests {
         policy.retry.initialBackoff = .milliseconds(200)
         policy.retry.maxBackoff = .seconds(3_600)
         policy.retry.jitter = .equal
+        policy.verify.issuer = "https://login.example.com/"
+        policy.verify.audiences = .oneOf(["api", "web \"x\""])
+        policy.verify.algorithms = ["ES256", "EdDSA"]
+        policy.verify.leeway = .seconds(5)
+        policy.verify.requiredClaims = ["exp", "sub"]
+        policy.verify.types = ["at+jwt"]
+        policy.verify.maxTokenBytes = 8_192
         config.defaults = policy
         var other = policy
         other.requireHTTPS = true
         other.retry.jitter = .none
+        other.verify.audiences = .any
+        other.verify.requiredClaims = []
+        other.verify.leeway = .seconds(60)
         config.tenants = [
             TenantConfig(
                 id: "acme", allowedUIDs: [1000, 1001], allowedGIDs: [50],

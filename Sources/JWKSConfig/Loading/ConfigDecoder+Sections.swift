@@ -114,7 +114,7 @@ extension ConfigDecoder {
     {
         var policy = base
         func note(_ key: String) { if let pair = fields[key] { marks[key] = pair.key.mark } }
-        for key in Self.policyKeys where key != "retry" { note(key) }
+        for key in Self.policyKeys where key != "retry" && key != "verify" { note(key) }
         let second = Duration.seconds(1)
         if let value = duration(fields, "refresh_early") { policy.refreshEarly = value }
         if let value = duration(fields, "prefetch_jitter") { policy.prefetchJitter = value }
@@ -182,7 +182,66 @@ extension ConfigDecoder {
                 }
             }
         }
+        if let pair = fields["verify"],
+            let verify = self.fields(of: pair.value, path: fields.path("verify"), known: Self.verifyKeys)
+        {
+            for key in Self.verifyKeys { if let entry = verify[key] { marks["verify.\(key)"] = entry.key.mark } }
+            policy.verify = decodeVerify(verify, base: policy.verify)
+        }
         return policy
+    }
+
+    /// Applies the `verify:` keys present in `fields` onto `base`.
+    mutating func decodeVerify(_ fields: MappingFields, base: VerifyPolicy) -> VerifyPolicy {
+        var verify = base
+        if let value = string(fields, "issuer") { verify.issuer = value }
+        if let pair = fields["audiences"] {
+            if case .scalar(let text, _) = pair.value.kind, text == "any" {
+                verify.audiences = .any
+            } else if let names = strings(fields, "audiences", nonEmpty: "name at least one audience, or be any") {
+                verify.audiences = .oneOf(names)
+            }
+        }
+        if let names = strings(fields, "algorithms", nonEmpty: "name at least one algorithm"),
+            let pair = fields["algorithms"]
+        {
+            let unknown = names.filter { !VerifyPolicy.algorithmNames.contains($0) }
+            if unknown.isEmpty {
+                verify.algorithms = names
+            } else {
+                report(
+                    .invalidValue, pair.value.mark, fields.path("algorithms"),
+                    "\(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) not one of "
+                        + VerifyPolicy.algorithmNames.joined(separator: ", ") + " (never none or HS*)")
+            }
+        }
+        if let value = duration(fields, "leeway", maximum: .seconds(3_600)) { verify.leeway = value }
+        if let names = strings(fields, "required_claims", nonEmpty: nil) { verify.requiredClaims = names }
+        if let names = strings(fields, "types", nonEmpty: "name at least one type; remove the key to accept any") {
+            verify.types = names
+        }
+        if let value = integer(fields, "max_token_bytes", range: 256...1_048_576) { verify.maxTokenBytes = value }
+        return verify
+    }
+
+    /// A list of non-empty strings; nil (reported) when it is not one, or empty where `nonEmpty` says why not.
+    mutating func strings(_ fields: MappingFields, _ key: String, nonEmpty: String?) -> [String]? {
+        guard let items = list(fields, key) else { return nil }
+        if items.isEmpty, let nonEmpty, let pair = fields[key] {
+            report(.invalidValue, pair.value.mark, fields.path(key), "must \(nonEmpty)")
+            return nil
+        }
+        var names: [String] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(fields.path(key))[\(index)]"
+            guard let text = scalar(item, itemPath, expected: "a string") else { return nil }
+            guard !text.isEmpty, !text.utf8.contains(0) else {
+                report(.invalidValue, item.mark, itemPath, "must be a non-empty string without NUL")
+                return nil
+            }
+            names.append(text)
+        }
+        return names
     }
 
     /// Checks the constraints between settings, reporting at the keys this layer set.

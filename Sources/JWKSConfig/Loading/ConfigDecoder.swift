@@ -11,9 +11,12 @@ struct ConfigDecoder {
         "refresh_early", "prefetch_jitter", "min_ttl", "max_ttl", "default_ttl", "stale_while_error",
         "kid_miss_cooldown", "require_https", "allowed_domains", "allow_private_networks", "max_response_bytes",
         "max_redirects", "min_rsa_bits",
-        "ca_file", "retry",
+        "ca_file", "retry", "verify",
     ]
     static let retryKeys = ["connect_timeout", "attempt_timeout", "initial_backoff", "max_backoff", "jitter"]
+    static let verifyKeys = [
+        "issuer", "audiences", "algorithms", "leeway", "required_claims", "types", "max_token_bytes",
+    ]
     static let tenantKeys = ["allowed_uids", "allowed_gids", "providers"]
     static let sourceKeys = ["jwks_uri", "issuer", "file"]
 

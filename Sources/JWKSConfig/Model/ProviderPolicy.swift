@@ -32,6 +32,8 @@ public struct ProviderPolicy: Sendable, Equatable {
     public var caFile: String?
     /// Timeouts and backoff.
     public var retry = RetryPolicy()
+    /// What VerifyJWT checks besides the signature.
+    public var verify = VerifyPolicy()
 
     /// The built-in defaults.
     public init() {}
