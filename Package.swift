@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "JWKSCache",
             dependencies: [
-                "JWKS", "JWKSConfig",
+                "JWKS", "JWKSConfig", "JWS",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "JWKSCacheTests",
             dependencies: [
-                "JWKSCache", "JWKS", "JWKSConfig", "DevIssuer", "JWKSTestSupport",
+                "JWKSCache", "JWKS", "JWKSConfig", "JWS", "DevIssuer", "JWKSTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Fixtures")],

@@ -330,8 +330,14 @@ public final class ProviderEntry: Sendable {
         } else {
             prepared = nil
         }
+        // Verification keys depend on the keys alone: a renewal (new freshness, same set) keeps them.
+        let verificationKeys =
+            previous.record?.keySet == record?.keySet
+            ? previous.verificationKeys : ProviderSnapshot.verificationKeys(of: record)
         current.store(
-            ProviderSnapshot(key: key, record: record, lastError: lastError, prepared: prepared), ordering: .releasing)
+            ProviderSnapshot(
+                key: key, record: record, lastError: lastError, prepared: prepared, verificationKeys: verificationKeys),
+            ordering: .releasing)
         publications.wrappingIncrement(ordering: .releasing)
     }
 

@@ -1,8 +1,9 @@
 public import Atomics
 public import JWKS
+public import JWS
 
 /// Everything a reader sees of one provider, immutable and built when something changes: its keys with their
-/// freshness, the last failure, and the replies prepared for them. Swapped in atomically; a lookup loads it
+/// freshness, the last failure, the replies prepared for them and the keys made ready to verify tokens. Swapped in atomically; a lookup loads it
 /// once, compares `now` with the instants inside and picks a prepared reply. It never waits for a writer.
 public final class ProviderSnapshot: Sendable, AtomicReference {
     /// How servable the keys are at an instant.
@@ -16,16 +17,31 @@ public final class ProviderSnapshot: Sendable, AtomicReference {
     public let lastError: FetchFailure?
     /// The replies prepared for these keys when they were published (nil without keys or without a preparer).
     public let prepared: PreparedKeySet?
+    /// The keys that can verify a JWS, parsed into swift-crypto's keys when the set was published (document
+    /// order; encryption keys and keys jwksd cannot verify with are left out).
+    public let verificationKeys: [VerificationKey]
 
     /// Creates a snapshot.
+    /// - Parameters:
+    ///   - key: the provider.
+    ///   - record: its keys with their freshness.
+    ///   - lastError: the last failure.
+    ///   - prepared: the replies prepared for the keys.
+    ///   - verificationKeys: the keys ready to verify; nil to prepare them from `record` here.
     public init(
         key: ProviderKey, record: KeySetRecord<EngineInstant>?, lastError: FetchFailure?,
-        prepared: PreparedKeySet? = nil
+        prepared: PreparedKeySet? = nil, verificationKeys: [VerificationKey]? = nil
     ) {
         self.key = key
         self.record = record
         self.lastError = lastError
         self.prepared = prepared
+        self.verificationKeys = verificationKeys ?? Self.verificationKeys(of: record)
+    }
+
+    /// The keys of `record` that can verify a JWS.
+    static func verificationKeys(of record: KeySetRecord<EngineInstant>?) -> [VerificationKey] {
+        record?.keySet.keys.compactMap(VerificationKey.init) ?? []
     }
 
     /// The standing of the keys at `now` and the instant it ends (`.expired` never ends), or nil without keys.

@@ -3,6 +3,7 @@ import Foundation
 import JWKS
 import JWKSCache
 import JWKSTestSupport
+import JWS
 import Testing
 
 /// Fetch safety and the other sources, against DevIssuer on the loopback.
@@ -200,7 +201,9 @@ struct FetchSafetyIntegrationTests {
         }
     }
 
-    @Test("a file provider is re-read when its content changes, and unchanged files are 'not modified'")
+    @Test(
+        "a file provider is re-read when its content changes, unchanged files are 'not modified', and each published set carries its verification keys"
+    )
     func fileSource() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-file-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -211,6 +214,10 @@ struct FetchSafetyIntegrationTests {
             harness in
             let loaded = await harness.recorder.first(from: 0) { $0.isPublished }
             #expect(loaded?.kind == .published(changed: true, keys: 4, dropped: 0))
+            let entry = try #require(harness.engine.entry(tenant: "acme", provider: "disk"))
+            // Every published set carries its keys ready to verify tokens, in document order.
+            #expect(entry.snapshot.verificationKeys.map(\.kid) == entry.snapshot.record?.keySet.keys.map(\.kid))
+            #expect(entry.snapshot.verificationKeys.count == 4)
             var mark = harness.recorder.count
             harness.clock.advance(by: .seconds(30))
             let unchanged = await harness.recorder.first(from: mark) { $0.isNotModified || $0.isPublished }
@@ -220,6 +227,16 @@ struct FetchSafetyIntegrationTests {
             harness.clock.advance(by: .seconds(30))
             let changed = await harness.recorder.first(from: mark) { $0.isNotModified || $0.isPublished }
             #expect(changed?.kind == .published(changed: true, keys: 5, dropped: 0))
+            #expect(entry.snapshot.verificationKeys.map(\.kid) == entry.snapshot.record?.keySet.keys.map(\.kid))
+            #expect(entry.snapshot.verificationKeys.count == 5)
+            // An encryption key is served by GetKey but never verifies: left out of the verification keys.
+            try Data(try CorpusFixture.bytes("keycloak-jwks-sig-enc-nvidia.json")).write(to: file)
+            mark = harness.recorder.count
+            harness.clock.advance(by: .seconds(30))
+            let mixed = await harness.recorder.first(from: mark) { $0.isNotModified || $0.isPublished }
+            #expect(mixed?.kind == .published(changed: true, keys: 2, dropped: 0))
+            #expect(entry.snapshot.verificationKeys.map(\.kid) == ["2qPROcQfHMCXUi4rKt-CRB5iG4Z-5rfbP7zHOsxWA28"])
+            #expect(entry.snapshot.verificationKeys.first?.algorithms == [.rs256])
             try FileManager.default.removeItem(at: file)
             mark = harness.recorder.count
             harness.clock.advance(by: .seconds(30))
