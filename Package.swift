@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "JWKSServer",
             dependencies: [
-                "JWKSWire", "JWKSCache", "JWKSConfig", "JWKS",
+                "JWKSWire", "JWKSCache", "JWKSConfig", "JWKS", "JWS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -106,6 +106,7 @@ public final class RequestDispatcher: Sendable {
             case .health:
                 let _: Jwksd_V1_HealthRequest = try decode(payload)
                 return .reply(health(peer: peer))
+            case .verifyJWT: return try verifyJWT(try decode(payload), peer: peer, tally: &tally)
             }
         } catch {
             return .reply(.error(error))
@@ -377,7 +378,7 @@ public final class RequestDispatcher: Sendable {
         return tenant.allowedUIDs?.contains(peer.uid) == true || tenant.allowedGIDs?.contains(peer.gid) == true
     }
 
-    private func readableTenant(
+    func readableTenant(
         _ id: String, peer: PeerCredentials?, in registry: Registry? = nil, checkPermission: Bool = true
     ) throws(RPCError) -> Registry.Tenant {
         // A tenant the peer may not read is answered exactly like one that does not exist, so a peer cannot
@@ -399,7 +400,7 @@ public final class RequestDispatcher: Sendable {
 
     // MARK: - Encoding
 
-    private func decode<M: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws(RPCError) -> M {
+    func decode<M: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws(RPCError) -> M {
         do {
             return try M(serializedBytes: ProtobufBytes(payload))
         } catch {

@@ -16,6 +16,8 @@ public enum Method: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvert
     case watch = 7
     /// Readiness.
     case health = 8
+    /// Verify a compact JWS with a provider's keys and claims rules.
+    case verifyJWT = 9
 
     /// Whether the server answers with a stream of MESSAGE frames before the final RESPONSE.
     public var isServerStreaming: Bool { self == .watch }
@@ -31,6 +33,7 @@ public enum Method: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvert
         case .reload: "Reload"
         case .watch: "Watch"
         case .health: "Health"
+        case .verifyJWT: "VerifyJWT"
         }
     }
 }

@@ -24,6 +24,8 @@ public enum StatusCode: UInt8, Sendable, Hashable, CaseIterable, CustomStringCon
     case `internal` = 13
     /// The provider has no servable keys (never loaded, or past its stale limit), or the daemon is shutting down.
     case unavailable = 14
+    /// A token did not verify (VerifyJWT); the text is `REASON: detail`.
+    case unauthenticated = 16
 
     /// Decodes a status byte; unknown values become ``unknown``.
     public init(wireValue: UInt8) {
@@ -45,6 +47,7 @@ public enum StatusCode: UInt8, Sendable, Hashable, CaseIterable, CustomStringCon
         case .unimplemented: "UNIMPLEMENTED"
         case .internal: "INTERNAL"
         case .unavailable: "UNAVAILABLE"
+        case .unauthenticated: "UNAUTHENTICATED"
         }
     }
 

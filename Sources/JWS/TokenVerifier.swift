@@ -29,7 +29,13 @@ public enum TokenVerifier {
         _ token: [UInt8], keys: [VerificationKey], policy: ClaimsPolicy, now: Int64,
         maximumBytes: Int = CompactJWS.defaultMaximumBytes
     ) throws(JWSFailure) -> Verified {
-        let jws = try CompactJWS(token, maximumBytes: maximumBytes)
+        try verify(CompactJWS(token, maximumBytes: maximumBytes), keys: keys, policy: policy, now: now)
+    }
+
+    /// Verifies an already parsed token (see ``verify(_:keys:policy:now:maximumBytes:)``).
+    public static func verify(
+        _ jws: CompactJWS, keys: [VerificationKey], policy: ClaimsPolicy, now: Int64
+    ) throws(JWSFailure) -> Verified {
         if let allowed = policy.algorithms, !allowed.contains(jws.algorithm) {
             throw JWSFailure(
                 .algNotAllowed,

@@ -29,13 +29,14 @@ struct ConnectionHandlerTests {
 
     /// An engine for `tenants` (YAML flow mappings, one per line), with `keys.json` (Google's key set) in its
     /// directory, every provider loaded (or failed) before it returns. HTTP goes to `transport`.
-    static func dispatcher(server: String, tenants: String, transport: any HTTPTransport) async throws -> (
-        RequestDispatcher, URL
-    ) {
+    static func dispatcher(
+        server: String, tenants: String, transport: any HTTPTransport, files: [String: [UInt8]] = [:]
+    ) async throws -> (RequestDispatcher, URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-embedded-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(try Fixture.bytes("google-jwks-v3-2026-08-20.json")).write(
             to: directory.appendingPathComponent("keys.json"))
+        for (name, bytes) in files { try Data(bytes).write(to: directory.appendingPathComponent(name)) }
         let indented = tenants.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
         let config = try ConfigLoader.load(
             text: "version: 1\nserver: { \(server) }\ntenants:\n\(indented)\n", baseDirectory: directory.path)

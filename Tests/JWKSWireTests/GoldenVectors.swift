@@ -38,7 +38,22 @@ enum GoldenVectors {
     static let ecKey =
         #"{"kty":"EC","kid":"acme-1","use":"sig","alg":"ES256","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#
 
+    /// RFC 8037 §A.4's Ed25519 example, as a compact JWS.
+    static let rfc8037Token =
+        "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"
+
     static var all: [GoldenVector] {
+        var verify = Jwksd_V1_VerifyJWTRequest()
+        verify.tenant = "acme"
+        verify.token = rfc8037Token
+        verify.audiences = ["api"]
+        verify.timeoutMs = 250
+        var verified = Jwksd_V1_VerifyJWTResponse()
+        verified.provider = "auth0"
+        verified.kid = "acme-1"
+        verified.alg = "ES256"
+        verified.header = Data(#"{"alg":"ES256","kid":"acme-1"}"#.utf8)
+        verified.claims = Data(#"{"iss":"https://acme.example.com/","aud":"api","exp":1795953900}"#.utf8)
         var getKey = Jwksd_V1_GetKeyRequest()
         getKey.tenant = "acme"
         getKey.provider = "auth0"
@@ -166,6 +181,14 @@ enum GoldenVectors {
                 frame: Frame(kind: .pong, callID: 0, payload: ByteBuffer(bytes: [0, 1, 2, 3, 4, 5, 6, 7])),
                 messageType: nil,
                 text: String(decoding: [0, 1, 2, 3, 4, 5, 6, 7] as [UInt8], as: UTF8.self)),
+            request("13-verify-jwt-request", .verifyJWT, verify, id: 13),
+            response("13-verify-jwt-response", .verifyJWT, verified, id: 13),
+            GoldenVector(
+                name: "13-verify-jwt-unauthenticated", summary: "VerifyJWT refused: UNAUTHENTICATED, REASON: detail",
+                method: .verifyJWT,
+                frame: .error(
+                    .unauthenticated, callID: 14, message: "expired: exp 1795953900 is 120 s before now (leeway 60 s)"),
+                messageType: nil, text: "expired: exp 1795953900 is 120 s before now (leeway 60 s)"),
         ]
     }
 

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// jwksd wire protocol, version 1: the payloads of the eight methods.
+/// jwksd wire protocol, version 1: the payloads of the nine methods.
 /// Framing, status codes and call semantics are in Protocol/PROTOCOL.md.
 ///
 /// Compatibility rules: fields are only ever added, never renumbered or retyped; a removed field's number is
@@ -486,6 +486,60 @@ public nonisolated struct Jwksd_V1_HealthResponse: Sendable {
 
   /// providers with servable keys
   public var ready: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// ---------------------------------------------------------------------------------------------------------
+/// Method 9: VerifyJWT. A token that does not verify is answered UNAUTHENTICATED (16) with the text "REASON: detail";
+/// REASON is one of malformed, unsupported_alg, alg_not_allowed, unknown_kid, bad_signature, expired,
+/// not_yet_valid, bad_issuer, bad_audience, missing_claim, crit_unsupported, bad_type.
+public nonisolated struct Jwksd_V1_VerifyJWTRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tenant: String = String()
+
+  /// optional; empty: the tenant's provider whose issuer equals the token's iss
+  public var provider: String = String()
+
+  /// compact JWS
+  public var token: String = String()
+
+  /// when non-empty, replace the configured audiences for this call
+  public var audiences: [String] = []
+
+  /// for a first load or a kid-miss refetch; default 5000
+  public var timeoutMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Jwksd_V1_VerifyJWTResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var provider: String = String()
+
+  /// the key used ("" when the token named none)
+  public var kid: String = String()
+
+  public var alg: String = String()
+
+  /// the protected header JSON, byte for byte as in the token
+  public var header: Data = Data()
+
+  /// the payload JSON, byte for byte as in the token
+  public var claims: Data = Data()
+
+  /// verified with a key served stale (provider outage)
+  public var stale: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1325,6 +1379,111 @@ nonisolated extension Jwksd_V1_HealthResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.loading != rhs.loading {return false}
     if lhs.providers != rhs.providers {return false}
     if lhs.ready != rhs.ready {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Jwksd_V1_VerifyJWTRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyJWTRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tenant\0\u{1}provider\0\u{1}token\0\u{1}audiences\0\u{3}timeout_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tenant) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.provider) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.token) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.audiences) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.timeoutMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tenant.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenant, fieldNumber: 1)
+    }
+    if !self.provider.isEmpty {
+      try visitor.visitSingularStringField(value: self.provider, fieldNumber: 2)
+    }
+    if !self.token.isEmpty {
+      try visitor.visitSingularStringField(value: self.token, fieldNumber: 3)
+    }
+    if !self.audiences.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.audiences, fieldNumber: 4)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.timeoutMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Jwksd_V1_VerifyJWTRequest, rhs: Jwksd_V1_VerifyJWTRequest) -> Bool {
+    if lhs.tenant != rhs.tenant {return false}
+    if lhs.provider != rhs.provider {return false}
+    if lhs.token != rhs.token {return false}
+    if lhs.audiences != rhs.audiences {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Jwksd_V1_VerifyJWTResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyJWTResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}provider\0\u{1}kid\0\u{1}alg\0\u{1}header\0\u{1}claims\0\u{1}stale\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.provider) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kid) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.alg) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.header) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.claims) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.stale) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.provider.isEmpty {
+      try visitor.visitSingularStringField(value: self.provider, fieldNumber: 1)
+    }
+    if !self.kid.isEmpty {
+      try visitor.visitSingularStringField(value: self.kid, fieldNumber: 2)
+    }
+    if !self.alg.isEmpty {
+      try visitor.visitSingularStringField(value: self.alg, fieldNumber: 3)
+    }
+    if !self.header.isEmpty {
+      try visitor.visitSingularBytesField(value: self.header, fieldNumber: 4)
+    }
+    if !self.claims.isEmpty {
+      try visitor.visitSingularBytesField(value: self.claims, fieldNumber: 5)
+    }
+    if self.stale != false {
+      try visitor.visitSingularBoolField(value: self.stale, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Jwksd_V1_VerifyJWTResponse, rhs: Jwksd_V1_VerifyJWTResponse) -> Bool {
+    if lhs.provider != rhs.provider {return false}
+    if lhs.kid != rhs.kid {return false}
+    if lhs.alg != rhs.alg {return false}
+    if lhs.header != rhs.header {return false}
+    if lhs.claims != rhs.claims {return false}
+    if lhs.stale != rhs.stale {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
