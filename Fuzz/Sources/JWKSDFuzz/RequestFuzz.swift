@@ -19,7 +19,7 @@ final class RequestFuzz: Sendable {
     }
 
     func run(_ bytes: [UInt8]) {
-        guard let first = bytes.first, let method = Method(rawValue: first % 8 + 1) else { return }
+        guard let first = bytes.first, let method = Method(rawValue: (first & 0x7F) % 9 + 1) else { return }
         let peer =
             first & 0x80 == 0
             ? PeerCredentials(pid: 1, uid: 1_000, gid: 1_000) : PeerCredentials(pid: 1, uid: 0, gid: 0)
