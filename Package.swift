@@ -224,6 +224,7 @@ let package = Package(
             dependencies: [
                 "jwksd", "DevIssuer", "JWKSCache", "JWKSClient", "JWKSWire", "JWKSTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),

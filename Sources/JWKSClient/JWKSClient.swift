@@ -74,6 +74,28 @@ public final class JWKSClient: Sendable {
         return try await unary(.getKeySet, request, flags: acceptCompressed ? .acceptCompressed : [], timeout: timeout)
     }
 
+    /// VerifyJWT: verifies a compact JWS with a provider's keys and `verify:` rules.
+    /// - Parameters:
+    ///   - token: the compact JWS.
+    ///   - tenant: the tenant.
+    ///   - provider: the provider, or nil for the tenant's provider whose issuer equals the token's `iss`.
+    ///   - audiences: audiences to check instead of the configured ones (none: the configured ones).
+    ///   - timeout: the call's deadline, also sent as `timeout_ms` (a first load or kid-miss refetch).
+    /// - Returns: the provider, kid, alg, header and claims (byte for byte) and whether the key was stale.
+    /// - Throws: ``RPCError`` UNAUTHENTICATED with `reason: detail` when the token does not verify.
+    public func verifyJWT(
+        _ token: String, tenant: String, provider: String? = nil, audiences: [String] = [],
+        timeout: Duration = .seconds(5)
+    ) async throws(RPCError) -> Jwksd_V1_VerifyJWTResponse {
+        var request = Jwksd_V1_VerifyJWTRequest()
+        request.tenant = tenant
+        request.provider = provider ?? ""
+        request.token = token
+        request.audiences = audiences
+        request.timeoutMs = UInt32(clamping: timeout.components.seconds * 1_000)
+        return try await unary(.verifyJWT, request, timeout: timeout)
+    }
+
     /// ListTenants: the tenants this peer may read, with their providers.
     public func listTenants(timeout: Duration = .seconds(5)) async throws(RPCError)
         -> Jwksd_V1_ListTenantsResponse

@@ -38,6 +38,45 @@ struct GetCommand: AsyncParsableCommand {
     }
 }
 
+/// `jwksd verify`: a token verified by the daemon.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify a JWT with a provider's keys and verify: rules; print its claims.",
+        discussion: """
+            Prints the token's claims JSON (byte for byte) and exits 0. A token that does not verify prints \
+            "UNAUTHENTICATED: reason: detail" on standard error and exits 26; other failures exit with 10 + the \
+            status code, as for jwksd get.
+
+            Examples:
+              jwksd verify --tenant acme --audience api eyJhbGciOiJFUzI1NiIs...
+              echo "$TOKEN" | jwksd verify --tenant acme --provider auth0 -
+            """)
+
+    @OptionGroup var client: ClientOptions
+    @Option(help: "The tenant.") var tenant: String
+    @Option(help: "The provider (default: the tenant's provider whose issuer is the token's iss).")
+    var provider: String?
+    @Option(name: .customLong("audience"), help: "An audience to accept instead of the configured ones (repeatable).")
+    var audiences: [String] = []
+    @Argument(help: "The token, or - to read it from standard input.") var token: String = "-"
+
+    func run() async throws {
+        let text =
+            token == "-"
+            ? (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces) : token
+        let connection = JWKSClient(socketPath: client.socketPath)
+        defer { Task { await connection.close() } }
+        do {
+            let reply = try await connection.verifyJWT(
+                text, tenant: tenant, provider: provider, audiences: audiences, timeout: try client.timeoutDuration())
+            print(String(decoding: reply.claims, as: UTF8.self))
+        } catch let error as RPCError {
+            throw ClientFailure.exit(error)
+        }
+    }
+}
+
 /// `jwksd keys`: a provider's JWKS.
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
