@@ -19,6 +19,7 @@ extension RequestDispatcher {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: false, method: .verifyJWT)
         guard !request.token.isEmpty else { throw RPCError(.invalidArgument, "token is empty") }
+        try RequestGrammar.audiences(request.audiences)
         let tenant = try readableTenant(request.tenant, peer: peer)
         let token = Array(request.token.utf8)
         let jws: CompactJWS
@@ -50,6 +51,15 @@ extension RequestDispatcher {
         guard let kid = jws.kid else {
             throw StatusMapping.error(
                 for: .unavailable(entry.key, snapshot.lastError), tenant: request.tenant, provider: entry.key.provider)
+        }
+        // The kid-miss rule remembers kids it did not find: a token's kid is held to the lookup grammar's bound
+        // first, like GetKey's (a longer kid is never looked up, so it cannot fill that memory).
+        guard kid.utf8.count <= RequestGrammar.maximumKidBytes else {
+            throw Self.refused(
+                JWSFailure(
+                    .unknownKid,
+                    "the token's kid is \(kid.utf8.count) bytes; kids over \(RequestGrammar.maximumKidBytes) are never looked up"
+                ))
         }
         let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
         let engine = self.engine

@@ -24,6 +24,23 @@ enum RequestGrammar {
         try identifier(id, field: "provider")
     }
 
+    /// The most audiences a VerifyJWT call may name, and the longest one, in UTF-8 bytes.
+    static let maximumAudiences = 64
+    static let maximumAudienceBytes = 512
+
+    /// A VerifyJWT call's audiences: at most ``maximumAudiences``, each 1 to ``maximumAudienceBytes`` bytes.
+    static func audiences(_ audiences: [String]) throws(RPCError) {
+        guard audiences.count <= maximumAudiences else {
+            throw RPCError(
+                .invalidArgument, "\(audiences.count) audiences; a call may name at most \(maximumAudiences)")
+        }
+        for audience in audiences where audience.isEmpty || audience.utf8.count > maximumAudienceBytes {
+            throw RPCError(
+                .invalidArgument,
+                "an audience must be 1 to \(maximumAudienceBytes) bytes; one is \(audience.utf8.count)")
+        }
+    }
+
     /// A kid: 1 to ``maximumKidBytes`` bytes.
     static func kid(_ kid: String) throws(RPCError) {
         guard !kid.isEmpty else { throw RPCError(.invalidArgument, "GetKey needs a kid") }

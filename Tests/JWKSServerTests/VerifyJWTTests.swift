@@ -120,6 +120,12 @@ struct VerifyJWTTests {
                 .invalidArgument, ""
             ),
             ("", "", [], .invalidArgument, ""),
+            (idp.token(good), "", (0..<65).map { "a\($0)" }, .invalidArgument, ""),
+            (idp.token(good), "", [String(repeating: "a", count: 513)], .invalidArgument, ""),
+            (
+                idp.token(good, header: #"{"alg":"ES256","kid":"\#(String(repeating: "k", count: 300))"}"#), "", [],
+                .unauthenticated, "unknown_kid"
+            ),
         ]
         for (index, testCase) in cases.enumerated() {
             let reply = try await Self.call(
@@ -130,6 +136,11 @@ struct VerifyJWTTests {
                 #expect(reply.text.hasPrefix(testCase.reason + ": "), "case \(index): \(reply.text)")
             }
         }
+        // A kid over the lookup bound is refused before the kid-miss rule could remember it.
+        let longKid = try await Self.call(
+            connection,
+            token: idp.token(good, header: #"{"alg":"ES256","kid":"\#(String(repeating: "k", count: 300))"}"#), id: 99)
+        #expect(longKid.text.hasSuffix("kids over 256 are never looked up"), "\(longKid.text)")
         #expect(try await connection.finish())
     }
 
