@@ -32,12 +32,30 @@ public enum Base64URL {
         guard padding <= 2, !utf8.isEmpty else { throw .invalidPadding }
         if padding > 0, (utf8.count + padding) % 4 != 0 { throw .invalidPadding }
         guard utf8.count % 4 != 1 else { throw .invalidLength }
+        return try sextets(utf8, urlSafeOnly: false)
+    }
+
+    /// Decodes base64url exactly as a compact JWS carries it (RFC 7515 §2): the URL-safe alphabet, no padding,
+    /// unused trailing bits zero; nil for anything else. Stricter than ``decode(_:)``, which takes the forms
+    /// providers serve inside key sets: a token's encoding is what was signed, so two spellings of the same
+    /// bytes must not both pass.
+    /// - Parameter text: the encoded bytes (may be empty).
+    /// - Returns: the decoded bytes, or nil.
+    public static func decodeStrict(_ text: some Collection<UInt8>) -> [UInt8]? {
+        guard text.count % 4 != 1 else { return nil }
+        return try? sextets(text, urlSafeOnly: true)
+    }
+
+    /// The bytes that base64 characters (no padding) encode; the one loop behind both decoders.
+    private static func sextets(_ text: some Collection<UInt8>, urlSafeOnly: Bool) throws(DecodingError) -> [UInt8] {
         var output: [UInt8] = []
-        output.reserveCapacity(utf8.count * 3 / 4)
+        output.reserveCapacity(text.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
-        for (offset, character) in utf8.enumerated() {
-            guard let sextet = Self.value(of: character) else { throw .invalidCharacter(offset: offset) }
+        for (offset, character) in text.enumerated() {
+            guard let sextet = Self.value(of: character, urlSafeOnly: urlSafeOnly) else {
+                throw .invalidCharacter(offset: offset)
+            }
             accumulator = accumulator << 6 | UInt32(sextet)
             bits += 6
             if bits >= 8 {
@@ -69,13 +87,15 @@ public enum Base64URL {
         return String(decoding: output, as: UTF8.self)
     }
 
-    private static func value(of character: UInt8) -> UInt8? {
+    private static func value(of character: UInt8, urlSafeOnly: Bool) -> UInt8? {
         switch character {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): character - UInt8(ascii: "A")
         case UInt8(ascii: "a")...UInt8(ascii: "z"): character - UInt8(ascii: "a") + 26
         case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "-"), UInt8(ascii: "+"): 62
-        case UInt8(ascii: "_"), UInt8(ascii: "/"): 63
+        case UInt8(ascii: "-"): 62
+        case UInt8(ascii: "_"): 63
+        case UInt8(ascii: "+") where !urlSafeOnly: 62
+        case UInt8(ascii: "/") where !urlSafeOnly: 63
         default: nil
         }
     }

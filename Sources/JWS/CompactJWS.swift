@@ -37,13 +37,13 @@ public struct CompactJWS: Sendable {
             throw JWSFailure(
                 .malformed, "a compact JWS has 3 parts separated by dots; this token has \(dots.count + 1)")
         }
-        guard let header = StrictBase64URL.decode(token[..<dots[0]]), !header.isEmpty else {
+        guard let header = Base64URL.decodeStrict(token[..<dots[0]]), !header.isEmpty else {
             throw JWSFailure(.malformed, "the header is not base64url (RFC 7515: URL-safe alphabet, no padding)")
         }
-        guard let payload = StrictBase64URL.decode(token[(dots[0] + 1)..<dots[1]]) else {
+        guard let payload = Base64URL.decodeStrict(token[(dots[0] + 1)..<dots[1]]) else {
             throw JWSFailure(.malformed, "the payload is not base64url (RFC 7515: URL-safe alphabet, no padding)")
         }
-        guard let signature = StrictBase64URL.decode(token[(dots[1] + 1)...]) else {
+        guard let signature = Base64URL.decodeStrict(token[(dots[1] + 1)...]) else {
             throw JWSFailure(.malformed, "the signature is not base64url (RFC 7515: URL-safe alphabet, no padding)")
         }
         let fields = try Self.headerFields(header)
@@ -64,19 +64,7 @@ public struct CompactJWS: Sendable {
     private static func headerFields(_ header: [UInt8]) throws(JWSFailure) -> (
         algorithm: JWSAlgorithm, kid: String?, type: String?
     ) {
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(header)
-        } catch {
-            throw JWSFailure(.malformed, "the header is not JSON: \(error)")
-        }
-        guard let members = value.objectMembers else {
-            throw JWSFailure(.malformed, "the header is a JSON \(value.typeDescription), not an object")
-        }
-        var seen = Set<String>()
-        for member in members where !seen.insert(member.name).inserted {
-            throw JWSFailure(.malformed, "the header names \"\(Printable.quoted(member.name, limit: 64))\" twice")
-        }
+        let value = try JOSEObject.parse(header, part: "header", expected: "an object").value
         guard let alg = value[member: "alg"] else { throw JWSFailure(.malformed, "the header has no \"alg\"") }
         guard let name = alg.stringValue else {
             throw JWSFailure(.malformed, "the header's \"alg\" is a \(alg.typeDescription), not a string")
