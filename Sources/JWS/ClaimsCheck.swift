@@ -5,19 +5,7 @@ import JWKS
 /// `iss`, `aud` and the header's `typ`, in that order, the first failure reported.
 enum ClaimsCheck {
     static func check(_ jws: CompactJWS, policy: ClaimsPolicy, now: Int64) throws(JWSFailure) {
-        let claims: JSONValue
-        do {
-            claims = try JSONParser.parse(jws.payload)
-        } catch {
-            throw JWSFailure(.malformed, "the payload is not JSON: \(error)")
-        }
-        guard let members = claims.objectMembers else {
-            throw JWSFailure(.malformed, "the payload is a JSON \(claims.typeDescription), not an object of claims")
-        }
-        var names = Set<String>()
-        for member in members where !names.insert(member.name).inserted {
-            throw JWSFailure(.malformed, "the payload names \"\(Printable.quoted(member.name, limit: 64))\" twice")
-        }
+        let (claims, names) = try JOSEObject.parse(jws.payload, part: "payload", expected: "an object of claims")
         for required in policy.requiredClaims where !names.contains(required) {
             throw JWSFailure(.missingClaim, "the token has no \"\(required)\" claim")
         }

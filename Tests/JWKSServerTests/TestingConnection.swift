@@ -37,22 +37,14 @@ final class TestingConnection: Sendable {
 
     /// The frames written until `count` have arrived (a write may carry several).
     func frames(_ count: Int, within timeout: Duration = .seconds(10)) async throws -> [Frame] {
-        try await withThrowingTaskGroup(of: [Frame].self) { group in
-            group.addTask {
-                var frames: [Frame] = []
-                var decoder = FrameDecoder(maximumPayloadBytes: 16 * 1_048_576)
-                while frames.count < count {
-                    var buffer = try await self.channel.waitForOutboundWrite(as: ByteBuffer.self)
-                    while let frame = try decoder.decode(buffer: &buffer) { frames.append(frame) }
-                }
-                return frames
+        try await Self.bounded(timeout, "fewer than \(count) frames within \(timeout)") {
+            var frames: [Frame] = []
+            var decoder = FrameDecoder(maximumPayloadBytes: 16 * 1_048_576)
+            while frames.count < count {
+                var buffer = try await self.channel.waitForOutboundWrite(as: ByteBuffer.self)
+                while let frame = try decoder.decode(buffer: &buffer) { frames.append(frame) }
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw Timeout(description: "fewer than \(count) frames within \(timeout)")
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+            return frames
         }
     }
 
@@ -61,14 +53,23 @@ final class TestingConnection: Sendable {
 
     /// Waits until the handler has closed the channel.
     func closed(within timeout: Duration = .seconds(10)) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.channel.closeFuture.get() }
+        try await Self.bounded(timeout, "the channel was not closed within \(timeout)") {
+            try await self.channel.closeFuture.get()
+        }
+    }
+
+    /// `body`'s result, or ``Timeout`` saying `failure` when it takes longer than `timeout`.
+    private static func bounded<T: Sendable>(
+        _ timeout: Duration, _ failure: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: timeout)
-                throw Timeout(description: "the channel was not closed within \(timeout)")
+                throw Timeout(description: failure)
             }
             defer { group.cancelAll() }
-            try await group.next()!
+            return try await group.next()!
         }
     }
 
