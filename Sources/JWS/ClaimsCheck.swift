@@ -4,13 +4,16 @@ import JWKS
 /// checked: the payload must be a JSON object without duplicate names; then required claims, `exp`, `nbf`,
 /// `iss`, `aud` and the header's `typ`, in that order, the first failure reported.
 enum ClaimsCheck {
-    static func check(_ jws: CompactJWS, policy: ClaimsPolicy, now: Int64) throws(JWSFailure) {
+    /// Checks the claims; returns the token's `exp` (Unix seconds, nil when it has none), which bounds how long
+    /// the daemon may remember that it verified.
+    static func check(_ jws: CompactJWS, policy: ClaimsPolicy, now: Int64) throws(JWSFailure) -> Double? {
         let (claims, names) = try JOSEObject.parse(jws.payload, part: "payload", expected: "an object of claims")
         for required in policy.requiredClaims where !names.contains(required) {
             throw JWSFailure(.missingClaim, "the token has no \"\(required)\" claim")
         }
         let leeway = Double(policy.leewaySeconds)
-        if let exp = try numericDate(claims, "exp"), Double(now) >= exp + leeway {
+        let expiration = try numericDate(claims, "exp")
+        if let exp = expiration, Double(now) >= exp + leeway {
             throw JWSFailure(
                 .expired,
                 "exp \(format(exp)) is \(format(Double(now) - exp)) s before now (leeway \(policy.leewaySeconds) s)")
@@ -25,7 +28,7 @@ enum ClaimsCheck {
                 throw JWSFailure(.badIssuer, "the token has no iss; expected \"\(issuer)\"")
             }
             guard let text = iss.stringValue else {
-                throw JWSFailure(.malformed, "iss is a \(iss.typeDescription), not a string")
+                throw JWSFailure(.malformed, "iss is \(iss.typeDescription), not a string")
             }
             guard text == issuer else {
                 throw JWSFailure(.badIssuer, "iss \"\(Printable.quoted(text, limit: 128))\" is not \"\(issuer)\"")
@@ -54,13 +57,14 @@ enum ClaimsCheck {
                 throw JWSFailure(.badType, "typ \"\(Printable.quoted(type, limit: 64))\" is not one of \(types)")
             }
         }
+        return expiration
     }
 
     /// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, possibly fractional; nil when absent.
     private static func numericDate(_ claims: JSONValue, _ name: String) throws(JWSFailure) -> Double? {
         guard let value = claims[member: name] else { return nil }
         guard case .number(let text) = value.kind, let seconds = Double(text), seconds.isFinite else {
-            throw JWSFailure(.malformed, "\(name) is a \(value.typeDescription), not a number of seconds")
+            throw JWSFailure(.malformed, "\(name) is \(value.typeDescription), not a number of seconds")
         }
         return seconds
     }

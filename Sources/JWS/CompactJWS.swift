@@ -67,7 +67,7 @@ public struct CompactJWS: Sendable {
         let value = try JOSEObject.parse(header, part: "header", expected: "an object").value
         guard let alg = value[member: "alg"] else { throw JWSFailure(.malformed, "the header has no \"alg\"") }
         guard let name = alg.stringValue else {
-            throw JWSFailure(.malformed, "the header's \"alg\" is a \(alg.typeDescription), not a string")
+            throw JWSFailure(.malformed, "the header's \"alg\" is \(alg.typeDescription), not a string")
         }
         guard let algorithm = JWSAlgorithm(rawValue: name) else {
             throw JWSFailure(
@@ -92,7 +92,7 @@ public struct CompactJWS: Sendable {
     private static func optionalString(_ header: JSONValue, _ name: String) throws(JWSFailure) -> String? {
         guard let member = header[member: name] else { return nil }
         guard let text = member.stringValue else {
-            throw JWSFailure(.malformed, "the header's \"\(name)\" is a \(member.typeDescription), not a string")
+            throw JWSFailure(.malformed, "the header's \"\(name)\" is \(member.typeDescription), not a string")
         }
         return text
     }

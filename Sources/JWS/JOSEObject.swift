@@ -21,7 +21,7 @@ enum JOSEObject {
             throw JWSFailure(.malformed, "the \(part) is not JSON: \(error)")
         }
         guard let members = value.objectMembers else {
-            throw JWSFailure(.malformed, "the \(part) is a JSON \(value.typeDescription), not \(expected)")
+            throw JWSFailure(.malformed, "the \(part) is JSON \(value.typeDescription), not \(expected)")
         }
         var names = Set<String>()
         for member in members where !names.insert(member.name).inserted {

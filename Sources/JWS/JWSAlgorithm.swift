@@ -1,7 +1,7 @@
 public import JWKS
 
 /// The JWS algorithms jwksd verifies: RSA PKCS #1 v1.5 and PSS, ECDSA on the NIST curves, and EdDSA with
-/// Ed25519. Never `none`, never HMAC (a JWKS holds public keys; an HS* token "signed" with one is the classic
+/// Ed25519 (named `EdDSA` or, after RFC 9864, `Ed25519`). Never `none`, never HMAC (a JWKS holds public keys; an HS* token "signed" with one is the classic
 /// algorithm-confusion attack).
 public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
@@ -24,6 +24,8 @@ public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
     case es512 = "ES512"
     /// EdDSA; jwksd takes Ed25519 keys only.
     case edDSA = "EdDSA"
+    /// Ed25519, RFC 9864's fully specified name for EdDSA on Ed25519 (the same signature check).
+    case ed25519 = "Ed25519"
 
     /// The algorithms a key without an `alg` member may be used with, by its type and curve (none for a key
     /// type or curve that signs nothing jwksd verifies).
@@ -37,7 +39,7 @@ public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
         case (.ec, .p256): [.es256]
         case (.ec, .p384): [.es384]
         case (.ec, .p521): [.es512]
-        case (.okp, .ed25519): [.edDSA]
+        case (.okp, .ed25519): [.edDSA, .ed25519]
         default: []
         }
     }

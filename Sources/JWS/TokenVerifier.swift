@@ -14,6 +14,9 @@ public enum TokenVerifier {
         public var header: [UInt8]
         /// The payload's JSON, byte for byte.
         public var claims: [UInt8]
+        /// The token's `exp`, Unix seconds (nil when it has none): past it, the token must not be taken as
+        /// verified again without a check.
+        public var expiration: Double?
     }
 
     /// Verifies `token`.
@@ -44,8 +47,9 @@ public enum TokenVerifier {
         }
         let key = try select(jws, from: keys)
         try key.verify(jws)
-        try ClaimsCheck.check(jws, policy: policy, now: now)
-        return Verified(kid: jws.kid, algorithm: jws.algorithm, header: jws.header, claims: jws.payload)
+        let expiration = try ClaimsCheck.check(jws, policy: policy, now: now)
+        return Verified(
+            kid: jws.kid, algorithm: jws.algorithm, header: jws.header, claims: jws.payload, expiration: expiration)
     }
 
     /// The key a token names: the first with its `kid` (document order, as GetKey answers duplicate kids); with

@@ -30,7 +30,8 @@ public struct VerificationKey: Sendable {
         let allowed = JWSAlgorithm.allowed(keyType: jwk.keyType, curve: jwk.curve)
         if let own = jwk.alg {
             guard let pinned = JWSAlgorithm(rawValue: own), allowed.contains(pinned) else { return nil }
-            algorithms = [pinned]
+            // EdDSA and Ed25519 name one algorithm on an Ed25519 key (RFC 9864 §2.2): either pins both.
+            algorithms = pinned == .edDSA || pinned == .ed25519 ? [.edDSA, .ed25519] : [pinned]
         } else {
             algorithms = allowed
         }
@@ -107,7 +108,7 @@ public struct VerificationKey: Sendable {
         case (.p521(let key), .es512):
             guard let ecdsa = try? P521.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
             return key.isValidSignature(ecdsa, for: SHA512.hash(data: input))
-        case (.ed25519(let key), .edDSA):
+        case (.ed25519(let key), .edDSA), (.ed25519(let key), .ed25519):
             return key.isValidSignature(signature, for: input)
         default:
             return false

@@ -97,7 +97,7 @@ let invalidCases: [InvalidCase] = [
         name: "verify algorithm none",
         yaml: "version: 1\ndefaults:\n  verify: { algorithms: [RS256, none, HS256] }\n",
         expected: [
-            "t.yaml:3:25: defaults.verify.algorithms: \"none\", \"HS256\" not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (never none or HS*)"
+            "t.yaml:3:25: defaults.verify.algorithms: \"none\", \"HS256\" not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519 (never none or HS*)"
         ], codes: [.invalidValue]),
     InvalidCase(
         name: "verify audiences empty", yaml: "version: 1\ndefaults:\n  verify: { audiences: [] }\n",

@@ -14,7 +14,7 @@ public struct VerifyPolicy: Sendable, Equatable {
 
     /// The JWS algorithm names VerifyJWT knows (RFC 7518, RFC 8037).
     public static let algorithmNames = [
-        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519",
     ]
 
     /// The issuer `iss` must equal; nil means the discovery issuer for `issuer:` providers and no check for the
