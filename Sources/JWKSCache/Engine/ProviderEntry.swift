@@ -122,15 +122,9 @@ public final class ProviderEntry: Sendable {
             state -> (KidMissState<Instant>.Decision, UInt64, ProviderStateMachine<Instant>.Action) in
             let inFlight = state.machine.isFetching
             switch state.machine.availability(at: now) {
-            case .unavailable(.removed):
-                return (.notFound, state.completedFetches, .none)
-            case .unavailable(.neverLoaded(let lastError)) where lastError != nil && !inFlight:
-                return (.notFound, state.completedFetches, .none)
-            case .unavailable(.staleLimitPassed) where !inFlight:
-                return (.notFound, state.completedFetches, .none)
-            case .unavailable:
-                if inFlight { return (.join, state.completedFetches, .none) }
-                return (.refetch, state.completedFetches, state.machine.refreshRequested(now: now))
+            case .unavailable(let why):
+                let (decision, action) = Self.whileUnavailable(why, state: &state, now: now)
+                return (decision, state.completedFetches, action)
             case .fresh, .stale:
                 let decision = state.kidMiss.miss(
                     kid: kid, now: now, cooldown: config.policy.kidMissCooldown, fetchInFlight: inFlight)
@@ -153,6 +147,48 @@ public final class ProviderEntry: Sendable {
             }
         }
         return .failed(.kidNotFound(kid: kid))
+    }
+
+    /// The published snapshot once it has servable keys: at once when it has; else (never loaded, or past its
+    /// stale limit) after the fetch in flight or one started now, waiting up to `deadline`. For callers that
+    /// need the keys but name no kid (a kid-less token).
+    /// - Parameter deadline: the caller waits for a fetch no longer than this.
+    /// - Returns: a snapshot with servable keys, or why there is none.
+    public func servableSnapshot(deadline: Instant) async -> Result<ProviderSnapshot, LookupFailure> {
+        let now = clock.now
+        let (decision, generation, action) = state.withLockedValue {
+            state -> (KidMissState<Instant>.Decision?, UInt64, ProviderStateMachine<Instant>.Action) in
+            guard case .unavailable(let why) = state.machine.availability(at: now) else {
+                return (nil, state.completedFetches, .none)
+            }
+            let (decision, action) = Self.whileUnavailable(why, state: &state, now: now)
+            return (decision, state.completedFetches, action)
+        }
+        perform(action)
+        if let decision, decision != .notFound {
+            guard await waitForFetch(after: generation, deadline: deadline) else { return .failure(.deadlineExceeded) }
+        }
+        let after = self.snapshot
+        guard let standing = after.standing(at: clock.now), standing != .expired else {
+            return .failure(.unavailable(key, after.lastError))
+        }
+        return .success(after)
+    }
+
+    /// What a caller does while the provider has no servable keys: answer now when no fetch can help (removed,
+    /// or failed with none in flight), join the fetch in flight, or start one.
+    private static func whileUnavailable(
+        _ why: ProviderStateMachine<Instant>.Unavailable, state: inout DriverState, now: Instant
+    ) -> (KidMissState<Instant>.Decision, ProviderStateMachine<Instant>.Action) {
+        let inFlight = state.machine.isFetching
+        switch why {
+        case .removed: return (.notFound, .none)
+        case .neverLoaded(let lastError) where lastError != nil && !inFlight: return (.notFound, .none)
+        case .staleLimitPassed where !inFlight: return (.notFound, .none)
+        default:
+            if inFlight { return (.join, .none) }
+            return (.refetch, state.machine.refreshRequested(now: now))
+        }
     }
 
     /// The provider's status for operators.
