@@ -26,6 +26,8 @@ public enum ConfigRenderer {
         lines.append(
             server.eventLoopThreads.map { "  event_loop_threads: \($0)" }
                 ?? "  # event_loop_threads: half the host's cores, at least 1")
+        lines.append("  verify_cache_entries: \(server.verifyCacheEntries)")
+        lines.append("  verify_cache_bytes: \(server.verifyCacheBytes)")
         lines.append("defaults:")
         lines += policy(config.defaults, indent: "  ")
         lines.append(config.tenants.isEmpty ? "tenants: {}" : "tenants:")

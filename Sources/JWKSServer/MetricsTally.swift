@@ -13,9 +13,10 @@ struct MetricsTally {
     var hits = 0
     var kidMisses = 0
     var staleServes = 0
+    var verifyCacheHits = 0
 
     /// Whether nothing was counted since the last reset.
-    var isEmpty: Bool { firstSlot < 0 && hits == 0 && kidMisses == 0 && staleServes == 0 }
+    var isEmpty: Bool { firstSlot < 0 && hits == 0 && kidMisses == 0 && staleServes == 0 && verifyCacheHits == 0 }
 
     /// Counts one answered call.
     mutating func answered(_ method: Method, _ status: StatusCode) {
@@ -44,5 +45,6 @@ struct MetricsTally {
         hits = 0
         kidMisses = 0
         staleServes = 0
+        verifyCacheHits = 0
     }
 }

@@ -13,101 +13,162 @@ extension RequestDispatcher {
     /// The longest token read before a provider is chosen; the provider's `verify.max_token_bytes` then applies.
     static let maximumTokenBytes = 1_048_576
 
-    func verifyJWT(
-        _ request: Jwksd_V1_VerifyJWTRequest, peer: PeerCredentials?, tally: inout MetricsTally
+    /// VerifyJWT from the request's bytes: a token verified before is answered from the verified-token cache
+    /// without decoding the request; otherwise it is verified and, when it verifies with fresh keys,
+    /// remembered.
+    func verifyJWT(_ payload: ByteBuffer, peer: PeerCredentials?, tally: inout MetricsTally) throws(RPCError) -> Answer
+    {
+        // The registry's number is read before the registry (see ReplyCache): an answer computed from a
+        // registry a reload has replaced is never reused.
+        let registry = engine.publication
+        if let verifiedTokens,
+            let hit = verifiedTokens.lookup(
+                payload, registry: registry, now: engine.clock.now, unixTime: unixTime(), peer: peer)
+        {
+            tally.verifyCacheHits += 1
+            hit.counters.verified()
+            return .reply(hit.reply)
+        }
+        return try verifyJWT(try decode(payload), payload: payload, registry: registry, peer: peer, tally: &tally)
+    }
+
+    private func verifyJWT(
+        _ request: Jwksd_V1_VerifyJWTRequest, payload: ByteBuffer, registry: UInt64, peer: PeerCredentials?,
+        tally: inout MetricsTally
     ) throws(RPCError) -> Answer {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: false, method: .verifyJWT)
         guard !request.token.isEmpty else { throw RPCError(.invalidArgument, "token is empty") }
         try RequestGrammar.audiences(request.audiences)
-        let tenant = try readableTenant(request.tenant, peer: peer)
+        let tenant = try readableTenant(request.tenant, peer: peer, in: engine.registry)
+        let verifications = metrics.verifications
+        // A provider the call names answers NOT_FOUND before the token is read; refusals before a provider is
+        // chosen count under provider "".
+        let named = try namedProvider(request.provider, in: tenant, tenantID: request.tenant)
         let token = Array(request.token.utf8)
         let jws: CompactJWS
         do {
             jws = try CompactJWS(token, maximumBytes: Self.maximumTokenBytes)
         } catch {
-            throw Self.refused(error)
+            throw Self.refused(
+                error, counters: verifications.counters(tenant: request.tenant, provider: named?.key.provider ?? ""))
         }
-        let entry = try chooseProvider(request.provider, for: jws, in: tenant, tenantID: request.tenant)
+        let entry: ProviderEntry
+        if let named {
+            entry = named
+        } else {
+            entry = try providerByIssuer(
+                of: jws, in: tenant, tenantID: request.tenant,
+                counters: verifications.counters(tenant: request.tenant, provider: ""))
+        }
+        let counters = verifications.counters(tenant: request.tenant, provider: entry.key.provider)
         let verify = entry.config.policy.verify
         guard token.count <= verify.maxTokenBytes else {
             throw Self.refused(
-                JWSFailure(.malformed, "the token is \(token.count) bytes, more than \(verify.maxTokenBytes)"))
+                JWSFailure(.malformed, "the token is \(token.count) bytes, more than \(verify.maxTokenBytes)"),
+                counters: counters)
         }
         let policy = try Self.claimsPolicy(entry.config, audiences: request.audiences)
-        let snapshot = entry.snapshot
-        if let standing = snapshot.standing(at: engine.clock.now), standing != .expired {
-            switch Self.verify(jws, snapshot: snapshot, standing: standing, policy: policy) {
-            case .success(let reply):
-                if standing == .stale { tally.staleServes += 1 }
-                return .reply(reply)
+        let (snapshot, publication) = entry.publishedSnapshot()
+        if let (standing, until) = snapshot.standingUntil(at: engine.clock.now), standing != .expired {
+            let now = unixTime()
+            switch Self.verify(jws, snapshot: snapshot, standing: standing, policy: policy, unixTime: now) {
+            case .success(let verified):
+                counters.verified()
+                if standing == .stale {
+                    tally.staleServes += 1
+                } else if let verifiedTokens, now < verified.expiration ?? .infinity {
+                    verifiedTokens.store(
+                        payload,
+                        VerifiedTokenCache.Entry(
+                            reply: verified.reply, tenant: tenant.config, provider: entry, publication: publication,
+                            registry: registry, freshUntil: until, expiration: verified.expiration,
+                            counters: counters))
+                }
+                return .reply(verified.reply)
             case .failure(let failure) where failure.reason != .unknownKid || jws.kid == nil:
-                throw Self.refused(failure)
+                throw Self.refused(failure, counters: counters)
             case .failure:
                 break  // a kid the published set does not have: the kid-miss rule below
             }
         }
-        // No servable keys yet, or an unknown kid: wait through the engine's lookup, then verify.
-        guard let kid = jws.kid else {
-            throw StatusMapping.error(
-                for: .unavailable(entry.key, snapshot.lastError), tenant: request.tenant, provider: entry.key.provider)
-        }
-        // The kid-miss rule remembers kids it did not find: a token's kid is held to the lookup grammar's bound
-        // first, like GetKey's (a longer kid is never looked up, so it cannot fill that memory).
-        guard kid.utf8.count <= RequestGrammar.maximumKidBytes else {
-            throw Self.refused(
-                JWSFailure(
-                    .unknownKid,
-                    "the token's kid is \(kid.utf8.count) bytes; kids over \(RequestGrammar.maximumKidBytes) are never looked up"
-                ))
-        }
+        // No servable keys yet, or an unknown kid: wait for the first load or through the kid-miss rule, then
+        // verify.
         let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
+        let deadline = engine.clock.now.advanced(by: timeout)
+        if let kid = jws.kid {
+            // The kid-miss rule remembers kids it did not find: a token's kid is held to the lookup grammar's
+            // bound first, like GetKey's (a longer kid is never looked up, so it cannot fill that memory).
+            guard kid.utf8.count <= RequestGrammar.maximumKidBytes else {
+                throw Self.refused(
+                    JWSFailure(
+                        .unknownKid,
+                        "the token's kid is \(kid.utf8.count) bytes; kids over \(RequestGrammar.maximumKidBytes) are never looked up"
+                    ), counters: counters)
+            }
+        }
         let engine = self.engine
         let metrics = self.metrics
-        let deadline = engine.clock.now.advanced(by: timeout)
-        let key = entry.key
+        let unixTime = self.unixTime
         let tenantID = request.tenant
         return .deferred {
-            switch await engine.lookup(
-                tenant: key.tenant, provider: key.provider, kid: kid, alg: nil, deadline: deadline)
-            {
-            case .found(_, let snapshot):
-                let standing = snapshot.standing(at: engine.clock.now) ?? .expired
-                if standing == .stale { metrics.staleServe() }
-                switch Self.verify(jws, snapshot: snapshot, standing: standing, policy: policy) {
-                case .success(let reply): return reply
-                case .failure(let failure): return .error(Self.refused(failure))
+            let found: ProviderSnapshot
+            if let kid = jws.kid {
+                switch await entry.lookup(kid: kid, alg: nil, deadline: deadline) {
+                case .found(_, let snapshot):
+                    found = snapshot
+                case .failed(.kidNotFound):
+                    return .error(
+                        Self.refused(
+                            JWSFailure(.unknownKid, "\(entry.key) has no key \"\(Printable.quoted(kid, limit: 64))\""),
+                            counters: counters))
+                case .failed(let failure):
+                    return .error(StatusMapping.error(for: failure, tenant: tenantID, provider: entry.key.provider))
                 }
-            case .failed(.kidNotFound):
-                return .error(
-                    Self.refused(
-                        JWSFailure(.unknownKid, "\(key) has no key \"\(Printable.quoted(kid, limit: 64))\"")))
-            case .failed(let failure):
-                return .error(StatusMapping.error(for: failure, tenant: tenantID, provider: key.provider))
+            } else {
+                switch await entry.servableSnapshot(deadline: deadline) {
+                case .success(let snapshot): found = snapshot
+                case .failure(let failure):
+                    return .error(StatusMapping.error(for: failure, tenant: tenantID, provider: entry.key.provider))
+                }
+            }
+            let standing = found.standing(at: engine.clock.now) ?? .expired
+            switch Self.verify(jws, snapshot: found, standing: standing, policy: policy, unixTime: unixTime()) {
+            case .success(let verified):
+                counters.verified()
+                if standing == .stale { metrics.staleServe() }
+                return verified.reply
+            case .failure(let failure):
+                return .error(Self.refused(failure, counters: counters))
             }
         }
     }
 
-    /// The provider named by the call, or else the tenant's provider whose issuer equals the token's `iss` (read
-    /// before the signature is checked, only to choose; the claims check reads it again).
-    private func chooseProvider(
-        _ named: String, for jws: CompactJWS, in tenant: Registry.Tenant, tenantID: String
+    /// The provider the call names, nil when it names none.
+    private func namedProvider(
+        _ named: String, in tenant: Registry.Tenant, tenantID: String
+    ) throws(RPCError) -> ProviderEntry? {
+        if named.isEmpty { return nil }
+        guard let entry = tenant.provider(named) else { throw StatusMapping.unknownProvider(named, tenant: tenantID) }
+        return entry
+    }
+
+    /// The tenant's provider whose issuer equals the token's `iss` (read before the signature is checked, only
+    /// to choose; the claims check reads it again).
+    private func providerByIssuer(
+        of jws: CompactJWS, in tenant: Registry.Tenant, tenantID: String,
+        counters: VerificationMetrics.ProviderCounters
     ) throws(RPCError) -> ProviderEntry {
-        if !named.isEmpty {
-            guard let entry = tenant.provider(named) else {
-                throw StatusMapping.unknownProvider(named, tenant: tenantID)
-            }
-            return entry
-        }
         guard let claims = try? JSONParser.parse(jws.payload), let iss = claims[member: "iss"]?.stringValue else {
             throw Self.refused(
-                JWSFailure(.badIssuer, "the token has no iss string and the call names no provider to verify it with"))
+                JWSFailure(.badIssuer, "the token has no iss string and the call names no provider to verify it with"),
+                counters: counters)
         }
         guard let entry = tenant.providers.first(where: { Self.issuer(of: $0.config) == iss }) else {
             throw Self.refused(
                 JWSFailure(
-                    .badIssuer, "no provider of tenant \(tenantID) has issuer \"\(Printable.quoted(iss, limit: 128))\"")
-            )
+                    .badIssuer, "no provider of tenant \(tenantID) has issuer \"\(Printable.quoted(iss, limit: 128))\""),
+                counters: counters)
         }
         return entry
     }
@@ -144,13 +205,20 @@ extension RequestDispatcher {
             algorithms: verify.algorithms.map { Set($0.compactMap(JWSAlgorithm.init(rawValue:))) })
     }
 
-    /// Verifies with a snapshot's keys; the reply when it verifies.
+    /// A token that verified: the reply, and its `exp` (how long it may be remembered).
+    struct Verified {
+        var reply: Reply
+        var expiration: Double?
+    }
+
+    /// Verifies with a snapshot's keys at `unixTime` (Unix seconds).
     static func verify(
-        _ jws: CompactJWS, snapshot: ProviderSnapshot, standing: ProviderSnapshot.Standing, policy: ClaimsPolicy
-    ) -> Result<Reply, JWSFailure> {
+        _ jws: CompactJWS, snapshot: ProviderSnapshot, standing: ProviderSnapshot.Standing, policy: ClaimsPolicy,
+        unixTime: Double
+    ) -> Result<Verified, JWSFailure> {
         do throws(JWSFailure) {
             let verified = try TokenVerifier.verify(
-                jws, keys: snapshot.verificationKeys, policy: policy, now: Int64(Date().timeIntervalSince1970))
+                jws, keys: snapshot.verificationKeys, policy: policy, now: Int64(unixTime.rounded(.down)))
             var response = Jwksd_V1_VerifyJWTResponse()
             response.provider = snapshot.key.provider
             response.kid = verified.kid ?? ""
@@ -158,14 +226,15 @@ extension RequestDispatcher {
             response.header = Data(verified.header)
             response.claims = Data(verified.claims)
             response.stale = standing == .stale
-            return .success(.ok(encode(response)))
+            return .success(Verified(reply: .ok(encode(response)), expiration: verified.expiration))
         } catch {
             return .failure(error)
         }
     }
 
-    /// UNAUTHENTICATED with the protocol's `reason: detail` text.
-    static func refused(_ failure: JWSFailure) -> RPCError {
-        RPCError(.unauthenticated, failure.description)
+    /// UNAUTHENTICATED with the protocol's `reason: detail` text, counted for the provider.
+    static func refused(_ failure: JWSFailure, counters: VerificationMetrics.ProviderCounters) -> RPCError {
+        counters.refused(failure.reason)
+        return RPCError(.unauthenticated, failure.description)
     }
 }

@@ -16,16 +16,29 @@ public final class RequestDispatcher: Sendable {
     /// Request, hit, miss and stale counters.
     public let metrics: ServerMetrics
     let hooks: any AdminHooks
+    /// Tokens VerifyJWT verified (nil when `verify_cache_entries` is 0).
+    let verifiedTokens: VerifiedTokenCache?
+    /// The wall clock VerifyJWT checks `exp` and `nbf` against, Unix seconds (injected by tests).
+    let unixTime: @Sendable () -> Double
 
     /// Creates a dispatcher.
+    /// - Parameters:
+    ///   - engine: the engine answering lookups.
+    ///   - settings: the server's settings.
+    ///   - hooks: what Reload calls.
+    ///   - metrics: the counters.
+    ///   - unixTime: the wall clock for token times, Unix seconds (nil: the system's).
     public init(
         engine: JWKSEngine, settings: ServerSettings, hooks: any AdminHooks = NoAdminHooks(),
-        metrics: ServerMetrics = ServerMetrics()
+        metrics: ServerMetrics = ServerMetrics(),
+        unixTime: (@Sendable () -> Double)? = nil
     ) {
         self.engine = engine
         self.settings = settings
         self.hooks = hooks
         self.metrics = metrics
+        self.unixTime = unixTime ?? { Date().timeIntervalSince1970 }
+        verifiedTokens = VerifiedTokenCache(entries: settings.verifyCacheEntries, bytes: settings.verifyCacheBytes)
     }
 
     /// Dispatches one decoded request, counting it in the shared metrics at once.
@@ -106,7 +119,7 @@ public final class RequestDispatcher: Sendable {
             case .health:
                 let _: Jwksd_V1_HealthRequest = try decode(payload)
                 return .reply(health(peer: peer))
-            case .verifyJWT: return try verifyJWT(try decode(payload), peer: peer, tally: &tally)
+            case .verifyJWT: return try verifyJWT(payload, peer: peer, tally: &tally)
             }
         } catch {
             return .reply(.error(error))

@@ -9,7 +9,8 @@ import JWKSWire
 /// - `jwksd_kid_misses_total`: GetKey whose kid the published snapshots did not have (the kid-miss rule
 ///   then decides whether to refetch);
 /// - `jwksd_stale_serves_total`: GetKey and GetKeySet answers marked stale (the provider is failing and its
-///   last good keys are being served).
+///   last good keys are being served);
+/// - VerifyJWT's counters: ``VerificationMetrics``.
 ///
 /// Every counter is created up front. Connections count into a ``MetricsTally`` and add it here once per
 /// read batch; deferred calls count here directly.
@@ -19,6 +20,8 @@ public struct ServerMetrics: Sendable {
     private let hits: Counter
     private let kidMisses: Counter
     private let staleServes: Counter
+    /// VerifyJWT's counters.
+    public let verifications: VerificationMetrics
 
     /// Creates the counters with a factory (the daemon passes its Prometheus factory; the default records nothing).
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -34,6 +37,7 @@ public struct ServerMetrics: Sendable {
         hits = Counter(label: "jwksd_key_hits_total", dimensions: [], factory: factory)
         kidMisses = Counter(label: "jwksd_kid_misses_total", dimensions: [], factory: factory)
         staleServes = Counter(label: "jwksd_stale_serves_total", dimensions: [], factory: factory)
+        verifications = VerificationMetrics(factory: factory)
     }
 
     /// Counts an answer marked stale.
@@ -52,6 +56,7 @@ public struct ServerMetrics: Sendable {
         if tally.hits > 0 { hits.increment(by: Int64(tally.hits)) }
         if tally.kidMisses > 0 { kidMisses.increment(by: Int64(tally.kidMisses)) }
         if tally.staleServes > 0 { staleServes.increment(by: Int64(tally.staleServes)) }
+        if tally.verifyCacheHits > 0 { verifications.cacheHits.increment(by: Int64(tally.verifyCacheHits)) }
         tally.reset()
     }
 

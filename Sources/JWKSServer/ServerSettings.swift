@@ -34,6 +34,10 @@ public struct ServerSettings: Sendable, Equatable {
     public var idleTimeout: Duration
     /// Peers allowed to call Refresh and Reload.
     public var adminUIDs: Set<UInt32>
+    /// Tokens VerifyJWT remembers as verified; 0 turns the cache off.
+    public var verifyCacheEntries: Int = 10_000
+    /// Bytes (requests and replies) the verified-token cache holds at most.
+    public var verifyCacheBytes: Int = 33_554_432
     /// The wait for a refetch when a GetKey request gives no timeout.
     public var defaultLookupTimeout: Duration = .seconds(5)
     /// The wait for a Refresh when the request gives no timeout.
@@ -52,6 +56,8 @@ public struct ServerSettings: Sendable, Equatable {
         maxPartialFrameBytes = max(32 * config.server.maxFrameBytes, 32 * 1_048_576)
         maxCallsPerConnection = config.server.maxCallsPerConnection
         idleTimeout = config.server.idleTimeout
+        verifyCacheEntries = config.server.verifyCacheEntries
+        verifyCacheBytes = config.server.verifyCacheBytes
         adminUIDs = Set(config.server.adminUIDs ?? [UInt32(getuid()), 0])
     }
 }

@@ -29,8 +29,12 @@ struct ConnectionHandlerTests {
 
     /// An engine for `tenants` (YAML flow mappings, one per line), with `keys.json` (Google's key set) in its
     /// directory, every provider loaded (or failed) before it returns. HTTP goes to `transport`.
+    ///
+    /// `settle: false` returns at once, with first fetches still in flight; `metrics` and `unixTime` go to the
+    /// dispatcher.
     static func dispatcher(
-        server: String, tenants: String, transport: any HTTPTransport, files: [String: [UInt8]] = [:]
+        server: String, tenants: String, transport: any HTTPTransport, files: [String: [UInt8]] = [:],
+        settle: Bool = true, metrics: ServerMetrics = ServerMetrics(), unixTime: (@Sendable () -> Double)? = nil
     ) async throws -> (RequestDispatcher, URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-embedded-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -47,11 +51,17 @@ struct ConnectionHandlerTests {
         let events = engine.events()
         engine.start()
         var settled = 0
-        for await event in events where event.kind != .fetchStarted {
-            settled += 1
-            if settled == providers { break }
+        if settle {
+            for await event in events where event.kind != .fetchStarted {
+                settled += 1
+                if settled == providers { break }
+            }
         }
-        return (RequestDispatcher(engine: engine, settings: ServerSettings(config: config)), directory)
+        return (
+            RequestDispatcher(
+                engine: engine, settings: ServerSettings(config: config), metrics: metrics, unixTime: unixTime),
+            directory
+        )
     }
 
     static func channel(_ dispatcher: RequestDispatcher) throws -> EmbeddedChannel {
@@ -261,9 +271,14 @@ final class GatedTransport: HTTPTransport {
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
     private let body: [UInt8]
+    private let passFirst: Bool
     private let state = NIOLockedValueBox(State())
 
-    init(body: [UInt8]) { self.body = body }
+    /// A gate serving `body`; the first request passes at once unless `passFirst` is false.
+    init(body: [UInt8], passFirst: Bool = true) {
+        self.body = body
+        self.passFirst = passFirst
+    }
 
     /// Requests waiting for `open()`.
     var held: Int { state.withLockedValue { $0.waiting.count } }
@@ -283,7 +298,7 @@ final class GatedTransport: HTTPTransport {
             state.served += 1
             return state.served == 1
         }
-        if !first {
+        if !first || !passFirst {
             await withCheckedContinuation { continuation in
                 let passes = state.withLockedValue { state in
                     if !state.isOpen { state.waiting.append(continuation) }

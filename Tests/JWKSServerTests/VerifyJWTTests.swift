@@ -174,4 +174,35 @@ struct VerifyJWTTests {
         #expect(reply.status == .notFound)
         #expect(try await connection.finish())
     }
+
+    @Test("a kid-less token that arrives during the first load waits for it, then verifies")
+    func kidLessWaitsForFirstLoad() async throws {
+        let idp = Signer(kid: "i1")
+        let gate = GatedTransport(body: idp.jwks, passFirst: false)
+        let (dispatcher, directory) = try await ConnectionHandlerTests.dispatcher(
+            server: "max_calls_per_connection: 8",
+            tenants: """
+                acme: { providers: { idp: { jwks_uri: "https://idp.example.com/jwks", verify: { issuer: "https://idp.example.com", audiences: [api] } } } }
+                """, transport: gate, settle: false)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(await eventually { gate.held == 1 })
+        let claims = #"{"iss":"https://idp.example.com","aud":"api","exp":\#(Self.inAnHour)}"#
+        let token = idp.token(claims, header: #"{"alg":"ES256"}"#)
+        var request = Jwksd_V1_VerifyJWTRequest()
+        request.tenant = "acme"
+        request.token = token
+        // Not UNAVAILABLE at once (no keys yet): the call waits for the load in flight.
+        let answer = dispatcher.dispatch(
+            .verifyJWT, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil)
+        guard case .deferred(let work) = answer else {
+            Issue.record("a kid-less token during the first load was answered at once")
+            return
+        }
+        let waiting = Task { await work() }
+        gate.open()
+        let reply = await waiting.value
+        #expect(reply.status == .ok, "\(String(buffer: reply.payload))")
+        let message = try Jwksd_V1_VerifyJWTResponse(serializedBytes: Array(buffer: reply.payload))
+        #expect(message.kid == "" && message.provider == "idp")
+    }
 }

@@ -79,6 +79,12 @@ extension ConfigDecoder {
         }
         if let value = duration(fields, "idle_timeout") { server.idleTimeout = value }
         if let value = integer(fields, "event_loop_threads", range: 1...256) { server.eventLoopThreads = value }
+        if let value = integer(fields, "verify_cache_entries", range: 0...10_000_000) {
+            server.verifyCacheEntries = value
+        }
+        if let value = integer(fields, "verify_cache_bytes", range: 0...4_294_967_296) {
+            server.verifyCacheBytes = value
+        }
         if let value = integer(fields, "max_concurrent_fetches", range: 1...1_024) {
             server.maxConcurrentFetches = value
         }

@@ -28,6 +28,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var adminUIDs: [UInt32]?
     /// Event-loop threads serving the socket; `nil` means half the host's cores, at least one.
     public var eventLoopThreads: Int?
+    /// Tokens VerifyJWT remembers as verified (0 turns the cache off).
+    public var verifyCacheEntries: Int = 10_000
+    /// Bytes of requests and replies the verified-token cache holds at most.
+    public var verifyCacheBytes: Int = 33_554_432
 
     /// The built-in defaults.
     public init() {}

@@ -7,7 +7,10 @@ enum MetricsHelp {
         "jwksd_requests_total": "Calls answered, by method and final status.",
         "jwksd_key_hits_total": "GetKey calls answered at once from the published keys.",
         "jwksd_kid_misses_total": "GetKey calls for a kid the published keys lack.",
-        "jwksd_stale_serves_total": "GetKey and GetKeySet answers marked stale.",
+        "jwksd_stale_serves_total": "GetKey, GetKeySet and VerifyJWT answers marked stale.",
+        "jwksd_verifications_total":
+            "VerifyJWT tokens answered, by tenant, provider (empty before one is chosen) and result (ok or reason).",
+        "jwksd_verify_cache_hits_total": "VerifyJWT tokens answered from the verified-token cache.",
         "jwksd_refreshes_total": "Fetches by outcome (200, 304, error); an unchanged file counts as 304.",
         "jwksd_fetch_duration_seconds": "Duration of fetches from identity providers.",
         "jwksd_provider_keys": "Usable keys a provider serves.",
