@@ -6,9 +6,14 @@ the messages (jwksd/v1/jwksd_pb2.py is protoc's output; the runtime is `protobuf
     python3 jwksd_client.py [--socket PATH] keys --tenant acme --provider login
     python3 jwksd_client.py [--socket PATH] status
     python3 jwksd_client.py [--socket PATH] health
+    python3 jwksd_client.py [--socket PATH] verify --tenant acme [--provider P] [--audience A]... [TOKEN|-]
 
 The socket defaults to $JWKSD_SOCKET, else ./jwksd.sock. A failed call prints `STATUS_NAME: message` on
 standard error and exits with 10 + the status code, like the jwksd command line.
+
+`verify` checks a compact JWS with VerifyJWT (the token from the command line, or from standard input when it
+is `-` or absent) and prints its claims JSON exactly as the token carries them. A token that does not verify
+is UNAUTHENTICATED: `UNAUTHENTICATED: reason: detail` on standard error, exit 26.
 """
 import argparse
 import itertools
@@ -54,6 +59,7 @@ class Client:
 
     def __init__(self, path, timeout=5.0):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.timeout = timeout
         self.sock.settimeout(timeout)
         try:
             self.sock.connect(path)
@@ -69,6 +75,11 @@ class Client:
         """Sends one REQUEST and returns the decoded OK RESPONSE, or raises JWKSDError."""
         call_id = next(self.ids)
         payload = request.SerializeToString()
+        if timeout_ms is not None:
+            # The daemon answers DEADLINE_EXCEEDED itself after timeout_ms: wait a little longer for that answer.
+            self.sock.settimeout(max(self.timeout, timeout_ms / 1000 + 1))
+        else:
+            self.sock.settimeout(self.timeout)
         self.sock.sendall(HEADER.pack(8 + len(payload), VERSION, REQUEST, ACCEPT_COMPRESSED, method, call_id) + payload)
         while True:
             kind, flags, code, frame_id, body = self._read_frame()
@@ -92,7 +103,7 @@ class Client:
 
     def get_key(self, tenant, kid, provider="", alg="", timeout_ms=5000):
         request = pb.GetKeyRequest(tenant=tenant, provider=provider, kid=kid, alg=alg, timeout_ms=timeout_ms)
-        return self.call(GET_KEY, request, pb.GetKeyResponse)
+        return self.call(GET_KEY, request, pb.GetKeyResponse, timeout_ms=timeout_ms)
 
     def get_key_set(self, tenant, provider):
         return self.call(GET_KEY_SET, pb.GetKeySetRequest(tenant=tenant, provider=provider), pb.GetKeySetResponse)
@@ -102,6 +113,13 @@ class Client:
 
     def health(self):
         return self.call(HEALTH, pb.HealthRequest(), pb.HealthResponse)
+
+    def verify(self, tenant, token, provider="", audiences=(), timeout_ms=5000):
+        """VerifyJWT: the VerifyJWTResponse of a token that verifies; JWKSDError code 16 (UNAUTHENTICATED,
+        message `reason: detail`) for one that does not."""
+        request = pb.VerifyJWTRequest(
+            tenant=tenant, provider=provider, token=token, audiences=list(audiences), timeout_ms=timeout_ms)
+        return self.call(VERIFY_JWT, request, pb.VerifyJWTResponse, timeout_ms=timeout_ms)
 
     def _read_frame(self):
         header = self._read_exactly(4)
@@ -138,6 +156,12 @@ def main(argv=None):
     keys.add_argument("--provider", required=True)
     commands.add_parser("status", help="every provider's state as JSON lines")
     commands.add_parser("health", help="exit 0 when serving")
+    verify = commands.add_parser("verify", help="verify a JWT and print its claims JSON")
+    verify.add_argument("--tenant", required=True)
+    verify.add_argument("--provider", default="", help="default: the provider whose issuer is the token's iss")
+    verify.add_argument(
+        "--audience", action="append", default=[], help="check these audiences instead of the configured ones")
+    verify.add_argument("token", nargs="?", default="-", help="the compact JWS; - or absent: read standard input")
     args = parser.parse_args(argv)
 
     try:
@@ -160,6 +184,13 @@ def main(argv=None):
                 health = client.health()
                 print(f"serving: {health.serving} ({health.ready}/{health.providers} providers ready)")
                 return 0 if health.serving else 1
+            elif args.command == "verify":
+                token = sys.stdin.read().strip() if args.token == "-" else args.token
+                verified = client.verify(args.tenant, token, provider=args.provider, audiences=args.audience)
+                sys.stdout.buffer.write(verified.claims + b"\n")
+                sys.stdout.flush()
+                if verified.stale:
+                    print(f"warning: {args.tenant}/{verified.provider} is served stale", file=sys.stderr)
         finally:
             client.close()
     except JWKSDError as error:
