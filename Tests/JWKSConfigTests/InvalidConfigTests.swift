@@ -114,6 +114,12 @@ let invalidCases: [InvalidCase] = [
         name: "no event-loop thread", yaml: "version: 1\nserver:\n  event_loop_threads: 0\n",
         expected: ["t.yaml:3:23: server.event_loop_threads: must be between 1 and 256"], codes: [.invalidValue]),
     InvalidCase(
+        name: "verify cache bounds", yaml: "version: 1\nserver:\n  verify_cache_entries: -1\n  verify_cache_bytes: x\n",
+        expected: [
+            "t.yaml:3:25: server.verify_cache_entries: must be between 0 and 10000000",
+            "t.yaml:4:23: server.verify_cache_bytes: expected an integer, got \"x\"",
+        ], codes: [.invalidValue, .wrongType]),
+    InvalidCase(
         name: "negative admin uid", yaml: "version: 1\nserver:\n  admin_uids: [0, -1]\n",
         expected: ["t.yaml:3:19: server.admin_uids[1]: must be between 0 and 4294967294"], codes: [.invalidValue]),
     InvalidCase(

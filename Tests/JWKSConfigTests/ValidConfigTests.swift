@@ -51,6 +51,7 @@ struct ValidConfigTests {
         #expect(config.server.socketMode == 0o660)
         #expect(config.server.adminUIDs == nil)
         #expect(config.server.eventLoopThreads == nil)
+        #expect(config.server.verifyCacheEntries == 10_000 && config.server.verifyCacheBytes == 33_554_432)
         #expect([1, 2, 3, 8].map { config.server.eventLoopThreads(cores: $0) } == [1, 1, 1, 4])
     }
 
@@ -128,6 +129,8 @@ struct ValidConfigTests {
         config.server.metrics = "[::1]:9464"
         config.server.adminUIDs = [0, 42]
         config.server.eventLoopThreads = 3
+        config.server.verifyCacheEntries = 0
+        config.server.verifyCacheBytes = 1_048_576
         var policy = ProviderPolicy()
         policy.refreshEarly = .seconds(45)
         policy.prefetchJitter = .milliseconds(2_500)

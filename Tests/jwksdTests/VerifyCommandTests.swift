@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Testing
 
-/// `jwksd verify` against a running daemon whose provider is RFC 8037's Ed25519 key (`disk-1`).
+/// `jwksd verify` and the Python example client's `verify` against a running daemon whose provider is RFC 8037's Ed25519 key (`disk-1`).
 @Suite("jwksd verify")
 struct VerifyCommandTests {
     /// RFC 8037 §A.1's private key, the pair of the `disk-1` key in `keys.json`.
@@ -58,6 +58,20 @@ struct VerifyCommandTests {
             environment: directory.environment)
         #expect(otherAudience.status == 26)
         #expect(otherAudience.errors.hasPrefix("UNAUTHENTICATED: bad_audience: "), "\(otherAudience.errors)")
+
+        // The Python example client's verify, on the same daemon.
+        try #require(
+            FileManager.default.isExecutableFile(atPath: PythonClientEndToEndTests.python.path),
+            "no Python environment: run scripts/python-env.sh (scripts/test.sh does)")
+        let socket = ["--socket", directory.socket]
+        let python = try PythonClientEndToEndTests.run(
+            socket + ["verify", "--tenant", "acme", "--provider", "disk", try Self.token(claims)])
+        #expect(python.status == 0, "\(python.errors)")
+        #expect(python.output == claims + "\n")
+        let pythonExpired = try PythonClientEndToEndTests.run(
+            socket + ["verify", "--tenant", "acme", "--provider", "disk", try Self.token(#"{"aud":"api","exp":1000}"#)])
+        #expect(pythonExpired.status == 26)
+        #expect(pythonExpired.errors.hasPrefix("UNAUTHENTICATED: expired: "), "\(pythonExpired.errors)")
         daemon.terminate()
         daemon.waitUntilExit()
     }
