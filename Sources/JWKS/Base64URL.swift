@@ -32,7 +32,9 @@ public enum Base64URL {
         guard padding <= 2, !utf8.isEmpty else { throw .invalidPadding }
         if padding > 0, (utf8.count + padding) % 4 != 0 { throw .invalidPadding }
         guard utf8.count % 4 != 1 else { throw .invalidLength }
-        return try sextets(utf8, urlSafeOnly: false)
+        return try utf8.withUnsafeBufferPointer { (buffer) throws(DecodingError) -> [UInt8] in
+            try sextets(buffer, urlSafeOnly: false)
+        }
     }
 
     /// Decodes base64url exactly as a compact JWS carries it (RFC 7515 §2): the URL-safe alphabet, no padding,
@@ -41,30 +43,55 @@ public enum Base64URL {
     /// bytes must not both pass.
     /// - Parameter text: the encoded bytes (may be empty).
     /// - Returns: the decoded bytes, or nil.
-    public static func decodeStrict(_ text: some Collection<UInt8>) -> [UInt8]? {
+    public static func decodeStrict(_ text: ArraySlice<UInt8>) -> [UInt8]? {
         guard text.count % 4 != 1 else { return nil }
-        return try? sextets(text, urlSafeOnly: true)
+        return text.withUnsafeBufferPointer { try? sextets($0, urlSafeOnly: true) }
     }
 
-    /// The bytes that base64 characters (no padding) encode; the one loop behind both decoders.
-    private static func sextets(_ text: some Collection<UInt8>, urlSafeOnly: Bool) throws(DecodingError) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(text.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for (offset, character) in text.enumerated() {
-            guard let sextet = Self.value(of: character, urlSafeOnly: urlSafeOnly) else {
-                throw .invalidCharacter(offset: offset)
+    /// The bytes that base64 characters (no padding) encode; the one loop behind both decoders. Concrete (a
+    /// buffer, not a generic collection), so a caller in another module does not run it unspecialised; a
+    /// table lookup per character, and the output written in place (a token's three parts pass through here
+    /// on every verification).
+    private static func sextets(
+        _ text: UnsafeBufferPointer<UInt8>, urlSafeOnly: Bool
+    ) throws(DecodingError) -> [UInt8] {
+        let table = urlSafeOnly ? urlSafeTable : eitherTable
+        var failure: DecodingError?
+        let output = [UInt8](unsafeUninitializedCapacity: text.count * 3 / 4 + 1) { buffer, initialized in
+            var accumulator: UInt32 = 0
+            var bits: UInt32 = 0
+            var written = 0
+            for offset in 0..<text.count {
+                let sextet = table[Int(text[offset])]
+                guard sextet != invalid else {
+                    failure = .invalidCharacter(offset: offset)
+                    break
+                }
+                accumulator = accumulator << 6 | UInt32(sextet)
+                bits += 6
+                if bits >= 8 {
+                    bits -= 8
+                    buffer[written] = UInt8(truncatingIfNeeded: accumulator >> bits)
+                    written += 1
+                }
             }
-            accumulator = accumulator << 6 | UInt32(sextet)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-            }
+            if failure == nil, bits > 0, accumulator & ((1 << bits) - 1) != 0 { failure = .invalidPadding }
+            initialized = written
         }
-        if bits > 0, accumulator & ((1 << UInt32(bits)) - 1) != 0 { throw .invalidPadding }
+        if let failure { throw failure }
         return output
+    }
+
+    /// Marks a byte that is not a base64 character in the tables.
+    private static let invalid: UInt8 = 0xFF
+
+    /// Sextet values by byte: the URL-safe alphabet only.
+    private static let urlSafeTable: [UInt8] = table(urlSafeOnly: true)
+    /// Sextet values by byte: both alphabets.
+    private static let eitherTable: [UInt8] = table(urlSafeOnly: false)
+
+    private static func table(urlSafeOnly: Bool) -> [UInt8] {
+        (0...255).map { value(of: UInt8($0), urlSafeOnly: urlSafeOnly) ?? invalid }
     }
 
     /// Encodes bytes as base64url without padding.

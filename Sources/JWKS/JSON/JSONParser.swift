@@ -203,24 +203,28 @@ public struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         let start = index
         index += 1
-        var scalars = String.UnicodeScalarView()
+        // Built from validated UTF-8 runs between escapes; a string without escapes (nearly all) is one run.
+        var result = ""
         var runStart = index
-        func flushRun(_ parser: JSONParser, _ end: Int, into scalars: inout String.UnicodeScalarView)
-            throws(JSONParseError)
-        {
+        func flushRun(_ parser: JSONParser, _ end: Int, into result: inout String) throws(JSONParseError) {
             guard runStart < end else { return }
-            guard let run = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
-                throw parser.error("invalid UTF-8 in a string", at: runStart)
+            let run = parser.bytes.withUnsafeBufferPointer { bytes -> String? in
+                let run = UnsafeBufferPointer(rebasing: bytes[runStart..<end])
+                // ASCII (nearly every run) cannot be invalid UTF-8: decoding it skips the validating
+                // initialiser, which runs unspecialised here.
+                if run.allSatisfy({ $0 < 0x80 }) { return String(decoding: run, as: UTF8.self) }
+                return String(validating: run, as: UTF8.self)
             }
-            scalars.append(contentsOf: run.unicodeScalars)
+            guard let run else { throw parser.error("invalid UTF-8 in a string", at: runStart) }
+            if result.isEmpty { result = run } else { result += run }
         }
         while true {
             guard index < bytes.count else { throw error("unterminated string", at: start) }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                try flushRun(self, index, into: &scalars)
+                try flushRun(self, index, into: &result)
                 index += 1
-                return String(scalars)
+                return result
             }
             if byte < 0x20 {
                 throw error("control character \(Self.show(byte)) in a string must be escaped", at: index)
@@ -229,22 +233,22 @@ public struct JSONParser {
                 index += 1
                 continue
             }
-            try flushRun(self, index, into: &scalars)
+            try flushRun(self, index, into: &result)
             index += 1
             guard index < bytes.count else { throw error("unterminated escape in a string", at: index) }
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): scalars.append("\"")
-            case UInt8(ascii: "\\"): scalars.append("\\")
-            case UInt8(ascii: "/"): scalars.append("/")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "\""): result.unicodeScalars.append("\"")
+            case UInt8(ascii: "\\"): result.unicodeScalars.append("\\")
+            case UInt8(ascii: "/"): result.unicodeScalars.append("/")
+            case UInt8(ascii: "b"): result.unicodeScalars.append("\u{08}")
+            case UInt8(ascii: "f"): result.unicodeScalars.append("\u{0C}")
+            case UInt8(ascii: "n"): result.unicodeScalars.append("\n")
+            case UInt8(ascii: "r"): result.unicodeScalars.append("\r")
+            case UInt8(ascii: "t"): result.unicodeScalars.append("\t")
             case UInt8(ascii: "u"):
-                scalars.append(try parseUnicodeEscape())
+                result.unicodeScalars.append(try parseUnicodeEscape())
             default:
                 throw error("invalid escape '\\\(Character(Unicode.Scalar(escape)))' in a string", at: index - 2)
             }
