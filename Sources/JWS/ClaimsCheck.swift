@@ -7,8 +7,8 @@ enum ClaimsCheck {
     /// Checks the claims; returns the token's `exp` (Unix seconds, nil when it has none), which bounds how long
     /// the daemon may remember that it verified.
     static func check(_ jws: CompactJWS, policy: ClaimsPolicy, now: Int64) throws(JWSFailure) -> Double? {
-        let (claims, names) = try JOSEObject.parse(jws.payload, part: "payload", expected: "an object of claims")
-        for required in policy.requiredClaims where !names.contains(required) {
+        let claims = try JOSEObject.parse(jws.payload, part: "payload", expected: "an object of claims")
+        for required in policy.requiredClaims where claims[member: required] == nil {
             throw JWSFailure(.missingClaim, "the token has no \"\(required)\" claim")
         }
         let leeway = Double(policy.leewaySeconds)

@@ -64,7 +64,7 @@ public struct CompactJWS: Sendable {
     private static func headerFields(_ header: [UInt8]) throws(JWSFailure) -> (
         algorithm: JWSAlgorithm, kid: String?, type: String?
     ) {
-        let value = try JOSEObject.parse(header, part: "header", expected: "an object").value
+        let value = try JOSEObject.parse(header, part: "header", expected: "an object")
         guard let alg = value[member: "alg"] else { throw JWSFailure(.malformed, "the header has no \"alg\"") }
         guard let name = alg.stringValue else {
             throw JWSFailure(.malformed, "the header's \"alg\" is \(alg.typeDescription), not a string")

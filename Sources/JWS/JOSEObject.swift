@@ -9,11 +9,9 @@ enum JOSEObject {
     ///   - bytes: the decoded part.
     ///   - part: its name in messages (`header`, `payload`).
     ///   - expected: what it must be, in messages (`an object`).
-    /// - Returns: the object and its member names.
+    /// - Returns: the object.
     /// - Throws: ``JWSFailure`` `malformed` saying what is wrong.
-    static func parse(_ bytes: [UInt8], part: String, expected: String) throws(JWSFailure) -> (
-        value: JSONValue, names: Set<String>
-    ) {
+    static func parse(_ bytes: [UInt8], part: String, expected: String) throws(JWSFailure) -> JSONValue {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
@@ -23,10 +21,25 @@ enum JOSEObject {
         guard let members = value.objectMembers else {
             throw JWSFailure(.malformed, "the \(part) is JSON \(value.typeDescription), not \(expected)")
         }
-        var names = Set<String>()
-        for member in members where !names.insert(member.name).inserted {
-            throw JWSFailure(.malformed, "the \(part) names \"\(Printable.quoted(member.name, limit: 64))\" twice")
+        if let repeated = firstRepeatedName(members) {
+            throw JWSFailure(.malformed, "the \(part) names \"\(Printable.quoted(repeated, limit: 64))\" twice")
         }
-        return (value, names)
+        return value
+    }
+
+    /// The first name a member repeats: pairwise for the few members a header or claims set has (no hashing,
+    /// no allocation), through a set past 16.
+    static func firstRepeatedName(_ members: [JSONValue.Member]) -> String? {
+        if members.count <= 16 {
+            for later in members.indices.dropFirst() {
+                for earlier in 0..<later where members[earlier].name == members[later].name {
+                    return members[later].name
+                }
+            }
+            return nil
+        }
+        var names = Set<String>()
+        for member in members where !names.insert(member.name).inserted { return member.name }
+        return nil
     }
 }

@@ -95,6 +95,16 @@ struct TokenVerifierTests {
         #expect(Self.reason(payload) == expected, "\(payload)")
     }
 
+    @Test("a repeated claim name is malformed in a small claims set (pairwise check) and a large one (set)")
+    func repeatedNames() {
+        let base = #""iss":"https://idp.example.com","aud":"api","exp":1800000100"#
+        for extra in [2, 30] {
+            let members = (0..<extra).map { #""c\#($0)":\#($0)"# }.joined(separator: ",")
+            #expect(Self.reason("{\(base),\(members)}") == nil, "\(extra) extra claims")
+            #expect(Self.reason("{\(base),\(members),\"c1\":7}") == .malformed, "\(extra) extra claims, c1 twice")
+        }
+    }
+
     @Test("audiences any, required claims, typ and the algorithm allowlist")
     func policyOptions() {
         var open = Self.policy
