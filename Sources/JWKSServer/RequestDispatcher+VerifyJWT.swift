@@ -21,19 +21,20 @@ extension RequestDispatcher {
         // The registry's number is read before the registry (see ReplyCache): an answer computed from a
         // registry a reload has replaced is never reused.
         let registry = engine.publication
-        if let verifiedTokens,
+        let key = verifiedTokens.map { _ in VerifiedTokenCache.Key(payload) }
+        if let verifiedTokens, let key,
             let hit = verifiedTokens.lookup(
-                payload, registry: registry, now: engine.clock.now, unixTime: unixTime(), peer: peer)
+                key, registry: registry, now: engine.clock.now, unixTime: unixTime(), peer: peer)
         {
             tally.verifyCacheHits += 1
             hit.counters.verified()
             return .reply(hit.reply)
         }
-        return try verifyJWT(try decode(payload), payload: payload, registry: registry, peer: peer, tally: &tally)
+        return try verifyJWT(try decode(payload), key: key, registry: registry, peer: peer, tally: &tally)
     }
 
     private func verifyJWT(
-        _ request: Jwksd_V1_VerifyJWTRequest, payload: ByteBuffer, registry: UInt64, peer: PeerCredentials?,
+        _ request: Jwksd_V1_VerifyJWTRequest, key: VerifiedTokenCache.Key?, registry: UInt64, peer: PeerCredentials?,
         tally: inout MetricsTally
     ) throws(RPCError) -> Answer {
         try RequestGrammar.tenant(request.tenant)
@@ -77,9 +78,9 @@ extension RequestDispatcher {
                 counters.verified()
                 if standing == .stale {
                     tally.staleServes += 1
-                } else if let verifiedTokens, now < verified.expiration ?? .infinity {
+                } else if let verifiedTokens, let key, now < verified.expiration ?? .infinity {
                     verifiedTokens.store(
-                        payload,
+                        key,
                         VerifiedTokenCache.Entry(
                             reply: verified.reply, tenant: tenant.config, provider: entry, publication: publication,
                             registry: registry, freshUntil: until, expiration: verified.expiration,

@@ -7,7 +7,8 @@ import NIOCore
 /// Tokens VerifyJWT has verified, shared by every connection: a repeated token (a service sees the same
 /// bearer token on every request of a session) is answered with one lookup instead of a signature check.
 ///
-/// Keyed by the request's bytes (tenant, provider, token, audiences, timeout), so a hit needs no decoding;
+/// Keyed by the request's bytes (tenant, provider, token, audiences, timeout), so a hit needs no decoding
+/// (hashed once per call, see ``Key``);
 /// holds successes only. A remembered answer is served only while
 /// - the registry is the one it was computed from (a reload can change the `verify:` rules or the peer ACL),
 /// - the provider's snapshot is the one it was verified with (compared by publication numbers: a refreshed set
@@ -19,6 +20,38 @@ import NIOCore
 /// Bounded in entries and bytes (``ServerSettings/verifyCacheEntries``, ``ServerSettings/verifyCacheBytes``);
 /// the oldest answers go first.
 final class VerifiedTokenCache: Sendable {
+    /// A request's bytes with their hash, computed once per call: the lookup, the store after a verification
+    /// and the eviction of the entry reuse it instead of hashing a token-sized buffer each time.
+    struct Key: Hashable, Sendable {
+        /// The request's bytes.
+        let bytes: ByteBuffer
+        private let hash: Int
+
+        /// The key of a request (its bytes are not copied: ``detached()`` copies them for storing).
+        init(_ request: ByteBuffer) {
+            bytes = request
+            var hasher = Hasher()
+            request.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
+            hash = hasher.finalize()
+        }
+
+        private init(bytes: ByteBuffer, hash: Int) {
+            self.bytes = bytes
+            self.hash = hash
+        }
+
+        /// The same key over a copy of the bytes, so a stored key does not hold the connection's read buffer.
+        func detached() -> Key {
+            var copy = ByteBuffer()
+            copy.writeImmutableBuffer(bytes)
+            return Key(bytes: copy, hash: hash)
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+        static func == (lhs: Key, rhs: Key) -> Bool { lhs.hash == rhs.hash && lhs.bytes == rhs.bytes }
+    }
+
     /// A remembered answer: a class, so a hit costs one retain.
     final class Entry: Sendable {
         /// The OK reply.
@@ -73,7 +106,7 @@ final class VerifiedTokenCache: Sendable {
     /// The remembered answer to `request` when it still holds and `peer` may read its tenant; an answer that no
     /// longer holds is dropped (one the peer may not read stays: the peer is answered as without a cache).
     func lookup(
-        _ request: ByteBuffer, registry: UInt64, now: EngineInstant, unixTime: Double, peer: PeerCredentials?
+        _ request: Key, registry: UInt64, now: EngineInstant, unixTime: Double, peer: PeerCredentials?
     ) -> Entry? {
         let entry = state.withLockedValue { store -> Entry? in
             guard let entry = store.value(for: request) else { return nil }
@@ -88,10 +121,9 @@ final class VerifiedTokenCache: Sendable {
     }
 
     /// Remembers an answer; the request's bytes are copied (the read buffer is not retained).
-    func store(_ request: ByteBuffer, _ entry: Entry) {
-        let size = request.readableBytes + entry.reply.payload.readableBytes + Self.entryOverhead
-        var key = ByteBuffer()
-        key.writeImmutableBuffer(request)
+    func store(_ request: Key, _ entry: Entry) {
+        let size = request.bytes.readableBytes + entry.reply.payload.readableBytes + Self.entryOverhead
+        let key = request.detached()
         state.withLockedValue { $0.insert(key, entry, size: size) }
     }
 
@@ -108,10 +140,10 @@ final class VerifiedTokenCache: Sendable {
 
         let maximumEntries: Int
         let maximumBytes: Int
-        private var slots: [ByteBuffer: Slot] = [:]
+        private var slots: [Key: Slot] = [:]
         /// Keys in insertion order with the sequence number they were inserted under; a key removed or
         /// replaced since leaves a dead element here, skipped when it reaches the front.
-        private var order = CircularBuffer<(key: ByteBuffer, sequence: UInt64)>()
+        private var order = CircularBuffer<(key: Key, sequence: UInt64)>()
         private var sequence: UInt64 = 0
         private(set) var bytes = 0
 
@@ -122,15 +154,15 @@ final class VerifiedTokenCache: Sendable {
 
         var count: Int { slots.count }
 
-        func value(for key: ByteBuffer) -> Entry? { slots[key]?.entry }
+        func value(for key: Key) -> Entry? { slots[key]?.entry }
 
-        mutating func remove(_ key: ByteBuffer) {
+        mutating func remove(_ key: Key) {
             if let removed = slots.removeValue(forKey: key) { bytes -= removed.size }
         }
 
         /// Inserts (or replaces) an answer, then evicts the oldest until both bounds hold. An answer larger
         /// than the whole byte budget is not kept.
-        mutating func insert(_ key: ByteBuffer, _ entry: Entry, size: Int) {
+        mutating func insert(_ key: Key, _ entry: Entry, size: Int) {
             guard size <= maximumBytes else { return }
             sequence &+= 1
             if let replaced = slots.updateValue(Slot(entry: entry, size: size, sequence: sequence), forKey: key) {

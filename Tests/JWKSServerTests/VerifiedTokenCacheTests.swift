@@ -186,7 +186,7 @@ struct VerifiedTokenCacheTests {
             let lastRequest = try #require(last)
             #expect(
                 dispatcher.verifiedTokens?.lookup(
-                    lastRequest, registry: dispatcher.engine.publication, now: dispatcher.engine.clock.now,
+                    .init(lastRequest), registry: dispatcher.engine.publication, now: dispatcher.engine.clock.now,
                     unixTime: time.now, peer: nil) != nil)
         }
     }
@@ -205,8 +205,11 @@ struct VerifiedTokenCacheTests {
 
     @Test("the store evicts the oldest first, accounts replacements, refuses an entry over the byte budget")
     func boundedStore() throws {
-        func key(_ index: Int) -> ByteBuffer { ByteBuffer(string: "request-\(index)") }
+        func key(_ index: Int) -> VerifiedTokenCache.Key { .init(ByteBuffer(string: "request-\(index)")) }
         let entry = try Self.entry()
+        // A key is its bytes: a detached copy equals it, other bytes do not.
+        #expect(key(1) == key(1).detached() && key(1) != key(2))
+        #expect(Set([key(1), key(1).detached(), key(2)]).count == 2)
         var store = VerifiedTokenCache.BoundedStore(maximumEntries: 4, maximumBytes: 1_000)
         for index in 0..<10 { store.insert(key(index), entry, size: 100) }
         #expect(store.count == 4 && store.bytes == 400)
