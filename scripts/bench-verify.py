@@ -18,10 +18,14 @@ or in one step, the daemon started and stopped by the script:
 DIR/config.yaml (socket ./jwksd.sock, tenant `bench`, provider `keys` reading jwks.json, verify issuer
 https://bench.example and audience api://bench). `run` mints fresh tokens (exp one hour ahead), warms up,
 then times --iterations calls per side in three scenarios: one ES256 token repeated, one RS256 token
-repeated, and --distinct ES256 tokens cycled; it prints p50/p90/p99 in microseconds and the socket/PyJWT
-ratio of the p50s as a markdown table. A daemon that remembers verified tokens answers repeats from memory:
-with --distinct at least --warmup + --iterations, every call in the third scenario carries a token the daemon
-has not seen. Only a release build's figures mean anything.
+repeated, and --distinct ES256 tokens cycled (by default as many as calls: none repeats); it prints p50/p90/p99 in microseconds and the socket/PyJWT
+ratio of the p50s as a markdown table. The daemon answers a repeated token from its verified-token cache;
+in the third scenario every call carries a token it has not seen. Only a release build's figures mean
+anything.
+
+    .build-python/bin/python3 scripts/bench-verify.py tokens --dir DIR --alg ES256 --count 1 --out FILE
+
+writes tokens (one per line) for `jwksd bench --method verify-jwt --tokens FILE`.
 """
 import argparse
 import base64
@@ -93,6 +97,32 @@ def prepare(directory):
           f"  jwksd serve --config {directory}/config.yaml", file=sys.stderr)
 
 
+def load_private(directory):
+    with open(os.path.join(directory, "bench-keys.json")) as source:
+        pems = json.load(source)
+    return {alg: serialization.load_pem_private_key(pem.encode(), None) for alg, pem in pems.items()}
+
+
+def minter(private):
+    """mint(alg, number): a token for the bench provider, exp an hour ahead, `sub` made distinct by number."""
+    now = int(time.time())
+
+    def mint(alg, number):
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": f"user-{number}", "iat": now, "exp": now + 3600}
+        return jwt.encode(claims, private[alg], algorithm=alg, headers={"kid": KIDS[alg]})
+
+    return mint
+
+
+def write_tokens(args):
+    """Tokens for `jwksd bench --method verify-jwt --tokens FILE`, one per line."""
+    mint = minter(load_private(args.dir))
+    with open(args.out, "w") as out:
+        for number in range(args.count):
+            out.write(mint(args.alg, number) + "\n")
+    return 0
+
+
 def percentiles(samples_ns):
     ordered = sorted(samples_ns)
 
@@ -136,17 +166,12 @@ def wait_for_socket(path, process, seconds=30):
 
 
 def run(args):
-    with open(os.path.join(args.dir, "bench-keys.json")) as source:
-        pems = json.load(source)
     with open(os.path.join(args.dir, "jwks.json")) as source:
         public = {key["alg"]: jwt.PyJWK(key) for key in json.load(source)["keys"]}
-    private = {alg: serialization.load_pem_private_key(pem.encode(), None) for alg, pem in pems.items()}
-    now = int(time.time())
-
-    def mint(alg, number):
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": f"user-{number}", "iat": now, "exp": now + 3600}
-        return jwt.encode(claims, private[alg], algorithm=alg, headers={"kid": KIDS[alg]})
-
+    private = load_private(args.dir)
+    mint = minter(private)
+    if args.distinct is None:
+        args.distinct = args.warmup + args.iterations
     print(f"minting {args.distinct} distinct ES256 tokens", file=sys.stderr)
     scenarios = [
         ("ES256, one token repeated", "ES256", [mint("ES256", 0)]),
@@ -214,16 +239,25 @@ def main(argv=None):
     bench.add_argument("--provider", default="keys")
     bench.add_argument("--iterations", type=int, default=20_000, help="timed calls per side and scenario")
     bench.add_argument("--warmup", type=int, default=2_000, help="untimed calls before each timing")
-    bench.add_argument("--distinct", type=int, default=2_000, help="ES256 tokens of the third scenario")
+    bench.add_argument("--distinct", type=int,
+                       help="ES256 tokens of the third scenario (default --warmup + --iterations: none repeats, so "
+                            "the daemon's verified-token cache never answers)")
     bench.add_argument("--serve", metavar="JWKSD", help="start this jwksd binary on DIR/config.yaml, stop it after")
+    tokens = commands.add_parser("tokens", help="write tokens for jwksd bench --method verify-jwt --tokens FILE")
+    tokens.add_argument("--dir", required=True, help="what prepare wrote")
+    tokens.add_argument("--alg", choices=sorted(KIDS), default="ES256")
+    tokens.add_argument("--count", type=int, default=1, help="distinct tokens (1: one token, repeated)")
+    tokens.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    if args.command == "tokens":
+        return write_tokens(args)
     if args.command == "prepare":
         directory = args.dir or args.jwks_out
         if not directory:
             parser.error("prepare needs DIR (or --jwks-out DIR)")
         prepare(directory)
         return 0
-    if args.iterations < 1 or args.distinct < 1 or args.warmup < 0:
+    if args.iterations < 1 or (args.distinct is not None and args.distinct < 1) or args.warmup < 0:
         parser.error("--iterations and --distinct must be at least 1, --warmup at least 0")
     return run(args)
 

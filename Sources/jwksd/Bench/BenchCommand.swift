@@ -21,6 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
               jwksd bench --tenant acme --provider google --kid 0e345f --connections 16 --pipeline 16 --duration 10s
               jwksd bench --mix all --miss-ratio 0.01 --json
               jwksd bench --method health --requests 100000
+              jwksd bench --method verify-jwt --tenant bench --provider keys --tokens es256-distinct.txt
               jwksd bench --tenant acme --provider idp --kid acme-1 --floor --duration 10s
               jwksd bench --redis /tmp/redis.sock --value-bytes 352 --connections 16   # Redis, same client
 
@@ -28,6 +29,9 @@ struct BenchCommand: AsyncParsableCommand {
             redis-benchmark) that do no protobuf work and allocate nothing per call, so the figures are the
             daemon's. --floor runs, in the same process right after, a ping-pong between two threads
             over a socketpair with the same request and reply sizes, one call at a time: the machine's limit.
+            --method verify-jwt cycles through the tokens of --tokens (one compact JWS per line): one line measures a
+            repeated token (the daemon's verified-token cache), N lines N distinct tokens; with at least as many
+            tokens as requests (warm-up included) every call is a full verification.
             --redis drives a Redis server instead (RESP GET of a --value-bytes value, SET first) with the same
             connections, pipelining and measurement, so a comparison with Redis measures the servers.
             """)
@@ -36,6 +40,17 @@ struct BenchCommand: AsyncParsableCommand {
         case getKey = "get-key"
         case getKeySet = "get-key-set"
         case health
+        case verifyJWT = "verify-jwt"
+
+        /// The protocol method.
+        var wireMethod: Method {
+            switch self {
+            case .getKey: .getKey
+            case .getKeySet: .getKeySet
+            case .health: .health
+            case .verifyJWT: .verifyJWT
+            }
+        }
     }
 
     @OptionGroup var client: ClientOptions
@@ -45,10 +60,13 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "How long to measure, e.g. 10s (ignored with --requests).") var duration = "5s"
     @Option(help: "Stop after this many measured requests instead of after --duration.") var requests: Int?
     @Option(help: "Unmeasured run before measuring.") var warmup = "1s"
-    @Option(help: "The method: get-key, get-key-set or health.") var method: BenchMethod = .getKey
+    @Option(help: "The method: get-key, get-key-set, health or verify-jwt.") var method: BenchMethod = .getKey
     @Option(help: "Tenant of the one key to look up.") var tenant: String?
     @Option(help: "Provider of the one key.") var provider: String?
     @Option(help: "Kid of the one key.") var kid: String?
+    @Option(help: "verify-jwt: a file of compact JWS tokens, one per line.") var tokens: String?
+    @Option(help: "verify-jwt: an audience to check instead of the configured ones (repeatable).")
+    var audience: [String] = []
     @Option(help: "'all' to spread lookups over every tenant, provider and kid the daemon reports.") var mix: String?
     @Option(help: "Fraction of lookups for unknown kids (0 to 1).") var missRatio = 0.0
     @Flag(help: "Set ACCEPT_COMPRESSED on requests.") var compressed = false
@@ -69,6 +87,10 @@ struct BenchCommand: AsyncParsableCommand {
         }
         guard (0...1).contains(missRatio) else { throw ValidationError("--miss-ratio must be between 0 and 1") }
         if redis != nil { return }
+        if method == .verifyJWT {
+            guard tenant != nil, tokens != nil else { throw ValidationError("verify-jwt needs --tenant and --tokens") }
+            return
+        }
         if method != .health, mix == nil, tenant == nil {
             throw ValidationError("give --tenant (with --provider and --kid for get-key) or --mix all")
         }
@@ -84,16 +106,21 @@ struct BenchCommand: AsyncParsableCommand {
         let probe = JWKSClient(socketPath: client.socketPath)
         let targets: [ByteBuffer]
         do {
-            targets = try await BenchTargets.payloads(
-                method: method, probe: probe, tenant: tenant, provider: provider, kid: kid, mixAll: mix == "all",
-                missRatio: missRatio)
+            if method == .verifyJWT, let tenant, let tokens {
+                targets = try BenchTargets.verifyRequests(
+                    tenant: tenant, provider: provider ?? "", audiences: audience, tokensFile: tokens)
+            } else {
+                targets = try await BenchTargets.payloads(
+                    method: method, probe: probe, tenant: tenant, provider: provider, kid: kid, mixAll: mix == "all",
+                    missRatio: missRatio)
+            }
         } catch let error as RPCError {
             throw ClientFailure.exit(error)
         }
         await probe.close()
         let run = BenchRun(
             socketPath: client.socketPath,
-            method: method == .getKey ? .getKey : method == .getKeySet ? .getKeySet : .health,
+            method: method.wireMethod,
             targets: targets, connections: connections, pipeline: pipeline,
             flags: compressed ? .acceptCompressed : [], timeout: timeout, threads: threads)
         let measured = try DurationText.parse(duration)

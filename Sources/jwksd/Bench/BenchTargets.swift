@@ -1,3 +1,5 @@
+import ArgumentParser
+import Foundation
 import JWKS
 import JWKSClient
 import JWKSWire
@@ -11,7 +13,7 @@ enum BenchTargets {
         mixAll: Bool, missRatio: Double
     ) async throws -> [ByteBuffer] {
         switch method {
-        case .health:
+        case .health, .verifyJWT:
             return [ByteBuffer()]
         case .getKeySet:
             var pairs: [(String, String)] = []
@@ -63,6 +65,24 @@ enum BenchTargets {
                 }
             }
             return payloads
+        }
+    }
+
+    /// VerifyJWT requests, one per token of `tokensFile` (one compact JWS per line; blank lines skipped).
+    static func verifyRequests(
+        tenant: String, provider: String, audiences: [String], tokensFile: String
+    ) throws -> [ByteBuffer] {
+        let text = try String(contentsOfFile: tokensFile, encoding: .utf8)
+        let tokens = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        guard !tokens.isEmpty else { throw ValidationError("\(tokensFile) has no token") }
+        return try tokens.map { token in
+            var request = Jwksd_V1_VerifyJWTRequest()
+            request.tenant = tenant
+            request.provider = provider
+            request.token = token
+            request.audiences = audiences
+            return ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
         }
     }
 }
