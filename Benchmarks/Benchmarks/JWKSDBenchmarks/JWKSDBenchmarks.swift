@@ -11,7 +11,8 @@ import Synchronization
 // The hot and the heavy paths of jwksd, with allocation counts:
 //   frame encode/decode, GetKey dispatch on a published snapshot, JWKS parse + validation of the 15 KB
 //   Microsoft set, publishing a snapshot (building its prepared replies), parsing a 10,000-provider config,
-//   and diffing + swapping two 10,000-provider registries.
+//   and diffing + swapping two 10,000-provider registries; VerifyJWT's verification against the bare
+//   signature check (VerifyBenchmarks.swift).
 let benchmarks: @Sendable () -> Void = {
     // The per-call benchmarks run 1,000 calls per sample (figures are per 1,000 calls: divide by 1,000), so
     // the harness's own allocations per sample do not hide that a call allocates nothing or one buffer.
@@ -101,6 +102,8 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(Fixtures.reloadEngine.apply(Fixtures.registryA))
             blackHole(Fixtures.registryB)
         })
+
+    verifyBenchmarks()
 }
 
 /// Inputs shared by the benchmarks.
