@@ -191,6 +191,31 @@ struct VerifiedTokenCacheTests {
         }
     }
 
+    @Test("keys served stale verify with stale: true, and such answers are never remembered")
+    func staleKeys() async throws {
+        let idp = Signer(kid: "i1")
+        let time = UnixTime(Self.start)
+        let registry = PrometheusCollectorRegistry()
+        let (dispatcher, directory) = try await Self.setUp(idp, time: time, registry: registry)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let request = try Self.request(token: idp.token(Self.claims(exp: Self.start + 86_400)))
+        #expect(try await Self.verify(dispatcher, request).status == .ok)
+        #expect(dispatcher.verifiedTokens?.usage.entries == 1)
+        // The key file turns bad and the keys expire (time alone makes them stale; their refresh cannot succeed).
+        try Data("not a key set".utf8).write(to: directory.appendingPathComponent("idp.json"))
+        let clock = try #require(dispatcher.engine.clock as? ManualClock)
+        clock.advance(by: .seconds(3_600))
+        let entry = try #require(dispatcher.engine.entry(tenant: "acme", provider: "idp"))
+        #expect(entry.snapshot.standing(at: clock.now) == .stale)
+        for _ in 0..<2 {
+            let reply = try await Self.verify(dispatcher, request)
+            #expect(reply.status == .ok, "\(String(buffer: reply.payload))")
+            #expect(try Jwksd_V1_VerifyJWTResponse(serializedBytes: Array(buffer: reply.payload)).stale)
+        }
+        // The fresh answer was not served (it would say stale: false), and the stale ones were not kept.
+        #expect(PrometheusText.sample(registry.emitToString(), "jwksd_verify_cache_hits_total") == 0)
+    }
+
     @Test("verify_cache_entries: 0 turns the cache off")
     func off() async throws {
         let idp = Signer(kid: "i1")
