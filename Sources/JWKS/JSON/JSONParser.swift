@@ -107,6 +107,8 @@ public struct JSONParser {
             index += 1
             return JSONValue(kind: .object(members), range: start..<index)
         }
+        // Room for a typical JOSE header, claims set or JWK at once: growing from empty reallocates three times.
+        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
