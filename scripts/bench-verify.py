@@ -17,7 +17,7 @@ or in one step, the daemon started and stopped by the script:
 (public keys), DIR/bench-keys.json (the private keys, mode 0600: `run` mints its tokens with them) and
 DIR/config.yaml (socket ./jwksd.sock, tenant `bench`, provider `keys` reading jwks.json, verify issuer
 https://bench.example and audience api://bench). `run` mints fresh tokens (exp one hour ahead), warms up,
-then times --iterations calls per side in three scenarios: one ES256 token repeated, one RS256 token
+then times --iterations calls per side (the sides alternating call by call) in three scenarios: one ES256 token repeated, one RS256 token
 repeated, and --distinct ES256 tokens cycled (by default as many as calls: none repeats); it prints p50/p90/p99 in microseconds and the socket/PyJWT
 ratio of the p50s as a markdown table. The daemon answers a repeated token from its verified-token cache;
 in the third scenario every call carries a token it has not seen. Only a release build's figures mean
@@ -132,19 +132,22 @@ def percentiles(samples_ns):
     return at(0.50), at(0.90), at(0.99)
 
 
-def measure(verify, tokens, warmup, iterations):
-    """Times `iterations` calls of verify(token), tokens cycled, after `warmup` untimed calls."""
+def measure(sides, tokens, warmup, iterations):
+    """Times `iterations` calls of each side's verify(token), tokens cycled, after `warmup` untimed calls per
+    side. The sides alternate call by call, so a noisy moment of a shared machine falls on both alike."""
     count = len(tokens)
     for index in range(warmup):
-        verify(tokens[index % count])
-    samples = []
+        for verify in sides:
+            verify(tokens[index % count])
+    samples = [[] for _ in sides]
     clock = time.perf_counter_ns
     for index in range(warmup, warmup + iterations):
         token = tokens[index % count]
-        start = clock()
-        verify(token)
-        samples.append(clock() - start)
-    return percentiles(samples)
+        for side, verify in enumerate(sides):
+            start = clock()
+            verify(token)
+            samples[side].append(clock() - start)
+    return [percentiles(side) for side in samples]
 
 
 def wait_for_socket(path, process, seconds=30):
@@ -203,9 +206,10 @@ def run(args):
                 reply = client.verify(args.tenant, tokens[0], provider=args.provider)
                 by_pyjwt(tokens[0])
                 print(f"{name}: verified by {args.tenant}/{reply.provider} key {reply.kid}; timing", file=sys.stderr)
-                socket_times = measure(by_socket, tokens, args.warmup, args.iterations)
-                pyjwt_times = measure(by_pyjwt, tokens, args.warmup, args.iterations)
+                socket_times, pyjwt_times = measure([by_socket, by_pyjwt], tokens, args.warmup, args.iterations)
                 rows.append((name, socket_times, pyjwt_times))
+            # The round trip alone: Health (an empty request, an 18-byte reply) through the same client.
+            (floor,) = measure([lambda _: client.health()], [None], args.warmup, args.iterations)
         finally:
             client.close()
     except JWKSDError as error:
@@ -223,6 +227,7 @@ def run(args):
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, (s50, s90, s99), (p50, p90, p99) in rows:
         print(f"| {name} | {s50:.1f} | {s90:.1f} | {s99:.1f} | {p50:.1f} | {p90:.1f} | {p99:.1f} | {s50 / p50:.2f} |")
+    print(f"| round trip alone (Health, same client) | {floor[0]:.1f} | {floor[1]:.1f} | {floor[2]:.1f} | | | | |")
     return 0
 
 

@@ -10,7 +10,8 @@ import NIOCore
 /// rules. A verification on published keys is answered at once; a first load or a kid miss waits through the
 /// engine's lookup (the kid-miss rule: one refetch per cooldown, joined by concurrent callers), then verifies.
 extension RequestDispatcher {
-    /// The longest token read before a provider is chosen; the provider's `verify.max_token_bytes` then applies.
+    /// The longest token read when the tenant has no provider (never: a tenant has at least one); otherwise the
+    /// named provider's `verify.max_token_bytes`, or the largest of the tenant's, then the chosen provider's.
     static let maximumTokenBytes = 1_048_576
 
     /// VerifyJWT from the request's bytes: a token verified before is answered from the verified-token cache
@@ -47,9 +48,14 @@ extension RequestDispatcher {
         // chosen count under provider "".
         let named = try namedProvider(request.provider, in: tenant, tenantID: request.tenant)
         let token = Array(request.token.utf8)
+        // The longest token any provider it may go to accepts, before any parsing: a large token is refused
+        // without reading its payload for an iss.
+        let limit =
+            named?.config.policy.verify.maxTokenBytes
+            ?? tenant.providers.lazy.map(\.config.policy.verify.maxTokenBytes).max() ?? Self.maximumTokenBytes
         let jws: CompactJWS
         do {
-            jws = try CompactJWS(token, maximumBytes: Self.maximumTokenBytes)
+            jws = try CompactJWS(token, maximumBytes: limit)
         } catch {
             throw Self.refused(
                 error, counters: verifications.counters(tenant: request.tenant, provider: named?.key.provider ?? ""))
@@ -160,7 +166,13 @@ extension RequestDispatcher {
         of jws: CompactJWS, in tenant: Registry.Tenant, tenantID: String,
         counters: VerificationMetrics.ProviderCounters
     ) throws(RPCError) -> ProviderEntry {
-        guard let claims = try? JSONParser.parse(jws.payload), let iss = claims[member: "iss"]?.stringValue else {
+        let claims: JSONValue
+        do {
+            claims = try JOSEObject.parse(jws.payload, part: "payload", expected: "an object of claims")
+        } catch {
+            throw Self.refused(error, counters: counters)
+        }
+        guard let iss = claims[member: "iss"]?.stringValue else {
             throw Self.refused(
                 JWSFailure(.badIssuer, "the token has no iss string and the call names no provider to verify it with"),
                 counters: counters)
@@ -219,7 +231,7 @@ extension RequestDispatcher {
     ) -> Result<Verified, JWSFailure> {
         do throws(JWSFailure) {
             let verified = try TokenVerifier.verify(
-                jws, keys: snapshot.verificationKeys, policy: policy, now: Int64(unixTime.rounded(.down)))
+                jws, keys: snapshot.verificationKeys, policy: policy, now: unixTime)
             var response = Jwksd_V1_VerifyJWTResponse()
             response.provider = snapshot.key.provider
             response.kid = verified.kid ?? ""

@@ -6,22 +6,22 @@ import JWKS
 enum ClaimsCheck {
     /// Checks the claims; returns the token's `exp` (Unix seconds, nil when it has none), which bounds how long
     /// the daemon may remember that it verified.
-    static func check(_ jws: CompactJWS, policy: ClaimsPolicy, now: Int64) throws(JWSFailure) -> Double? {
+    static func check(_ jws: CompactJWS, policy: ClaimsPolicy, now: Double) throws(JWSFailure) -> Double? {
         let claims = try JOSEObject.parse(jws.payload, part: "payload", expected: "an object of claims")
         for required in policy.requiredClaims where claims[member: required] == nil {
             throw JWSFailure(.missingClaim, "the token has no \"\(required)\" claim")
         }
         let leeway = Double(policy.leewaySeconds)
         let expiration = try numericDate(claims, "exp")
-        if let exp = expiration, Double(now) >= exp + leeway {
+        if let exp = expiration, now >= exp + leeway {
             throw JWSFailure(
                 .expired,
-                "exp \(format(exp)) is \(format(Double(now) - exp)) s before now (leeway \(policy.leewaySeconds) s)")
+                "exp \(format(exp)) is \(format(now - exp)) s before now (leeway \(policy.leewaySeconds) s)")
         }
-        if let nbf = try numericDate(claims, "nbf"), Double(now) + leeway < nbf {
+        if let nbf = try numericDate(claims, "nbf"), now + leeway < nbf {
             throw JWSFailure(
                 .notYetValid,
-                "nbf \(format(nbf)) is \(format(nbf - Double(now))) s after now (leeway \(policy.leewaySeconds) s)")
+                "nbf \(format(nbf)) is \(format(nbf - now)) s after now (leeway \(policy.leewaySeconds) s)")
         }
         if let issuer = policy.issuer {
             guard let iss = claims[member: "iss"] else {

@@ -1,9 +1,9 @@
-import JWKS
+public import JWKS
 
 /// A JOSE JSON object (a protected header, a claims set) read from a token's bytes: JSON, an object, and no
 /// member named twice (RFC 7515 §4, RFC 7519 §4: such a token is refused rather than read one way here and
 /// another way elsewhere).
-enum JOSEObject {
+public enum JOSEObject {
     /// Parses `bytes` as the token's `part`.
     /// - Parameters:
     ///   - bytes: the decoded part.
@@ -11,7 +11,7 @@ enum JOSEObject {
     ///   - expected: what it must be, in messages (`an object`).
     /// - Returns: the object.
     /// - Throws: ``JWSFailure`` `malformed` saying what is wrong.
-    static func parse(_ bytes: [UInt8], part: String, expected: String) throws(JWSFailure) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], part: String, expected: String) throws(JWSFailure) -> JSONValue {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)

@@ -24,12 +24,12 @@ public enum TokenVerifier {
     ///   - token: the compact serialisation.
     ///   - keys: the provider's keys, in document order.
     ///   - policy: what the claims must say.
-    ///   - now: the current time, Unix seconds.
+    ///   - now: the current time, Unix seconds (fractional: a fractional `exp` is compared exactly).
     ///   - maximumBytes: the longest token accepted.
     /// - Returns: what was verified.
     /// - Throws: ``JWSFailure`` with the first rule the token breaks.
     public static func verify(
-        _ token: [UInt8], keys: [VerificationKey], policy: ClaimsPolicy, now: Int64,
+        _ token: [UInt8], keys: [VerificationKey], policy: ClaimsPolicy, now: Double,
         maximumBytes: Int = CompactJWS.defaultMaximumBytes
     ) throws(JWSFailure) -> Verified {
         try verify(CompactJWS(token, maximumBytes: maximumBytes), keys: keys, policy: policy, now: now)
@@ -37,7 +37,7 @@ public enum TokenVerifier {
 
     /// Verifies an already parsed token (see ``verify(_:keys:policy:now:maximumBytes:)``).
     public static func verify(
-        _ jws: CompactJWS, keys: [VerificationKey], policy: ClaimsPolicy, now: Int64
+        _ jws: CompactJWS, keys: [VerificationKey], policy: ClaimsPolicy, now: Double
     ) throws(JWSFailure) -> Verified {
         if let allowed = policy.algorithms, !allowed.contains(jws.algorithm) {
             throw JWSFailure(

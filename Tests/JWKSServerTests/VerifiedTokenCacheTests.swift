@@ -158,6 +158,8 @@ struct VerifiedTokenCacheTests {
         let reply = try await Self.verify(dispatcher, request)
         #expect(reply.status == .unauthenticated)
         #expect(String(buffer: reply.payload).hasPrefix("bad_audience: "), "\(String(buffer: reply.payload))")
+        // The new registry dropped every entry (none keeps a replaced provider alive).
+        #expect(dispatcher.verifiedTokens?.usage.entries == 0)
     }
 
     @Test("distinct valid tokens hold at most verify_cache_entries entries and verify_cache_bytes bytes")
@@ -255,6 +257,13 @@ struct VerifiedTokenCacheTests {
         #expect(replaced.count == 1 && replaced.value(for: key(2)) == nil)
         replaced.remove(key(1))
         #expect(replaced.count == 0 && replaced.bytes == 0)
+        // A newer registry empties the store; an older one is neither served nor kept.
+        let same = store.adopt(registry: 0)
+        #expect(same && store.count > 0)
+        let newer = store.adopt(registry: 2)
+        #expect(newer && store.count == 0 && store.bytes == 0)
+        let older = store.adopt(registry: 1)
+        #expect(!older)
     }
 
     /// An entry for the store's own tests (its contents do not matter there).

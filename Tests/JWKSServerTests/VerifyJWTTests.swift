@@ -114,6 +114,10 @@ struct VerifyJWTTests {
             (idp.token(good, header: #"{"alg":"none"}"#), "", [], .unauthenticated, "unsupported_alg"),
             (idp.token(good, header: #"{"alg":"HS256","kid":"i1"}"#), "", [], .unauthenticated, "unsupported_alg"),
             ("not.a-token", "", [], .unauthenticated, "malformed"),
+            // Over every provider's max_token_bytes: refused before the payload is read for an iss.
+            (idp.token(#"{"pad":"\#(String(repeating: "p", count: 20_000))"}"#), "", [], .unauthenticated, "malformed"),
+            // A payload that is not a claims object, with no provider named: malformed, not bad_issuer.
+            (idp.token("[1,2]"), "", [], .unauthenticated, "malformed"),
             (idp.token(good), "nope", [], .notFound, ""),
             (
                 other.token(#"{"iss":"https://other.example.com","aud":"web","exp":\#(Self.inAnHour)}"#), "", [],

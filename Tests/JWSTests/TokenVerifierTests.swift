@@ -8,7 +8,7 @@ import Testing
 /// Key choice and the claims rules, on ES256 tokens minted here.
 @Suite("Token verification: key choice and claims")
 struct TokenVerifierTests {
-    static let now: Int64 = 1_800_000_000
+    static let now: Double = 1_800_000_000
     static let first = P256.Signing.PrivateKey()
     static let second = P256.Signing.PrivateKey()
 
@@ -35,11 +35,11 @@ struct TokenVerifierTests {
 
     static func reason(
         _ claims: String, header: String = #"{"alg":"ES256","kid":"a"}"#, policy: ClaimsPolicy = policy,
-        keys: [VerificationKey] = keys, signer: P256.Signing.PrivateKey = first
+        keys: [VerificationKey] = keys, signer: P256.Signing.PrivateKey = first, at time: Double = now
     ) -> JWSFailure.Reason? {
         do throws(JWSFailure) {
             _ = try TokenVerifier.verify(
-                token(claims, header: header, signer: signer), keys: keys, policy: policy, now: now)
+                token(claims, header: header, signer: signer), keys: keys, policy: policy, now: time)
             return nil
         } catch {
             return error.reason
@@ -103,6 +103,18 @@ struct TokenVerifierTests {
             #expect(Self.reason("{\(base),\(members)}") == nil, "\(extra) extra claims")
             #expect(Self.reason("{\(base),\(members),\"c1\":7}") == .malformed, "\(extra) extra claims, c1 twice")
         }
+    }
+
+    @Test("time is compared to the fraction of a second: a fractional exp passes exactly when it says")
+    func fractionalTime() {
+        var strict = Self.policy
+        strict.leewaySeconds = 0
+        let claims = #"{"iss":"https://idp.example.com","aud":"api","exp":1800000100.5}"#
+        #expect(Self.reason(claims, policy: strict, at: 1_800_000_100.4) == nil)
+        #expect(Self.reason(claims, policy: strict, at: 1_800_000_100.6) == .expired)
+        let early = #"{"iss":"https://idp.example.com","aud":"api","exp":1800000200,"nbf":1800000100.5}"#
+        #expect(Self.reason(early, policy: strict, at: 1_800_000_100.4) == .notYetValid)
+        #expect(Self.reason(early, policy: strict, at: 1_800_000_100.5) == nil)
     }
 
     @Test("audiences any, required claims, typ and the algorithm allowlist")

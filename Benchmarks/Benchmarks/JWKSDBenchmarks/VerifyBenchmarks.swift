@@ -83,7 +83,7 @@ final class SignedTokens: Sendable {
     let policy = ClaimsPolicy(
         issuer: "https://bench.example", audiences: .oneOf(["api://bench"]), leewaySeconds: 60,
         requiredClaims: ["exp"], types: nil, algorithms: nil)
-    let now = Int64(Date().timeIntervalSince1970)
+    let now = Date().timeIntervalSince1970
     let rsaKey: _RSA.Signing.PublicKey
     let p256Key: P256.Signing.PublicKey
 
