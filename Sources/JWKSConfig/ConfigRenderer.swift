@@ -17,6 +17,7 @@ public enum ConfigRenderer {
                 ?? "  # max_connections_per_uid: \(server.connectionsPerUID) (half of max_connections)",
             "  max_watches_per_uid: \(server.maxWatchesPerUID)",
             "  max_calls_per_connection: \(server.maxCallsPerConnection)",
+            "  max_waiting_calls_per_uid: \(server.maxWaitingCallsPerUID)",
             "  idle_timeout: \(DurationText.format(server.idleTimeout))",
             "  max_concurrent_fetches: \(server.maxConcurrentFetches)",
         ]

@@ -267,11 +267,28 @@ final class ConnectionHandler: ChannelInboundHandler {
             completedSinceFlush = true
             closeIfDrained(context: context)
         case .deferred(let work):
+            // A waiting call holds memory until its work ends, even after its connection closes (its task is
+            // cancelled, and ends at its next suspension): the peer's waiting calls are bounded across connections.
+            let waitingUID = peer?.uid
+            if let waitingUID, !quotas.acquireWaiting(uid: waitingUID) {
+                tally.answered(method, .resourceExhausted)
+                write(
+                    .error(
+                        RPCError(
+                            .resourceExhausted,
+                            "uid \(waitingUID) already has \(quotas.waitingPerUID) calls waiting (max_waiting_calls_per_uid)"
+                        )), callID: frame.callID, acceptCompressed: false, context: context)
+                completedSinceFlush = true
+                closeIfDrained(context: context)
+                return
+            }
             let token = machine.open(callID: frame.callID, kind: kind)
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
             let callID = frame.callID
+            let quotas = self.quotas
             tasks[callID] = Task {
                 let reply = await work()
+                if let waitingUID { quotas.releaseWaiting(uid: waitingUID) }
                 bound.eventLoop.execute {
                     bound.value.handler.finish(
                         callID: callID, token: token, reply: reply, acceptCompressed: accept,

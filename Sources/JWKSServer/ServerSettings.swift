@@ -28,6 +28,9 @@ public struct ServerSettings: Sendable, Equatable {
     /// Bytes of a Watch's messages queued while its connection is not writable (the client does not read)
     /// before the Watch ends RESOURCE_EXHAUSTED.
     public var watchBacklogBytes: Int = 131_072
+    /// Calls one peer uid may have waiting across its connections (counted until their work ends); more are
+    /// answered RESOURCE_EXHAUSTED (``adminUIDs`` are exempt).
+    public var maxWaitingCallsPerUID: Int = 4_096
     /// Calls in flight per connection beyond this get RESOURCE_EXHAUSTED.
     public var maxCallsPerConnection: Int
     /// Connections without calls for this long are closed; zero disables.
@@ -55,6 +58,7 @@ public struct ServerSettings: Sendable, Equatable {
         maxWatchesPerUID = config.server.maxWatchesPerUID
         maxPartialFrameBytes = max(32 * config.server.maxFrameBytes, 32 * 1_048_576)
         maxCallsPerConnection = config.server.maxCallsPerConnection
+        maxWaitingCallsPerUID = config.server.maxWaitingCallsPerUID
         idleTimeout = config.server.idleTimeout
         verifyCacheEntries = config.server.verifyCacheEntries
         verifyCacheBytes = config.server.verifyCacheBytes

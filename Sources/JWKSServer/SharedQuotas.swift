@@ -2,13 +2,16 @@ import Atomics
 import NIOConcurrencyHelpers
 
 /// Limits shared by every connection of one server, so that no single peer can take what all peers share:
-/// connections and Watch streams per peer uid, and the bytes of partially received frames across all
-/// connections. Admin uids are exempt from the per-uid quotas (an operator's `jwksd status` must get in during
+/// connections, Watch streams and waiting calls per peer uid, and the bytes of partially received frames across
+/// all connections. Admin uids are exempt from the per-uid quotas (an operator's `jwksd status` must get in during
 /// an incident).
 final class SharedQuotas: Sendable {
     private struct PeerCounts {
         var connections = 0
         var watches = 0
+        var waiting = 0
+
+        var isEmpty: Bool { connections == 0 && watches == 0 && waiting == 0 }
     }
 
     private let perUID = NIOLockedValueBox<[UInt32: PeerCounts]>([:])
@@ -17,6 +20,9 @@ final class SharedQuotas: Sendable {
     let connectionsPerUID: Int
     /// Watch streams one uid may hold open.
     let watchesPerUID: Int
+    /// Calls one uid may have waiting (deferred: a kid miss, a first load, a Refresh) across its connections,
+    /// counted until each call's work ends, not until its connection closes.
+    let waitingPerUID: Int
     /// Bytes of partial frames all connections may hold together.
     let maxPartialFrameBytes: Int
     /// Uids the per-uid quotas do not apply to.
@@ -26,6 +32,7 @@ final class SharedQuotas: Sendable {
     init(settings: ServerSettings) {
         self.connectionsPerUID = settings.maxConnectionsPerUID
         self.watchesPerUID = settings.maxWatchesPerUID
+        self.waitingPerUID = settings.maxWaitingCallsPerUID
         self.maxPartialFrameBytes = settings.maxPartialFrameBytes
         self.exempt = settings.adminUIDs
     }
@@ -52,6 +59,17 @@ final class SharedQuotas: Sendable {
         release(uid: uid, \.watches)
     }
 
+    /// Takes a waiting-call slot for `uid`.
+    /// - Returns: `false` when the uid already has ``waitingPerUID`` calls waiting.
+    func acquireWaiting(uid: UInt32) -> Bool {
+        acquire(uid: uid, limit: waitingPerUID, \.waiting)
+    }
+
+    /// Gives back a waiting-call slot taken with ``acquireWaiting(uid:)``, when the call's work has ended.
+    func releaseWaiting(uid: UInt32) {
+        release(uid: uid, \.waiting)
+    }
+
     /// Changes the bytes a connection holds in partial frames by `delta`.
     /// - Returns: `false` (and nothing changed) when growing by `delta` would pass ``maxPartialFrameBytes``.
     func adjustPartialBytes(by delta: Int) -> Bool {
@@ -70,9 +88,9 @@ final class SharedQuotas: Sendable {
     /// Bytes of partial frames held now.
     var partialFrameBytes: Int { partialBytes.load(ordering: .relaxed) }
 
-    /// Connections and Watch streams `uid` holds now.
-    func held(by uid: UInt32) -> (connections: Int, watches: Int) {
-        perUID.withLockedValue { counts in counts[uid].map { ($0.connections, $0.watches) } ?? (0, 0) }
+    /// Connections, Watch streams and waiting calls `uid` holds now.
+    func held(by uid: UInt32) -> (connections: Int, watches: Int, waiting: Int) {
+        perUID.withLockedValue { counts in counts[uid].map { ($0.connections, $0.watches, $0.waiting) } ?? (0, 0, 0) }
     }
 
     private func acquire(uid: UInt32, limit: Int, _ field: WritableKeyPath<PeerCounts, Int>) -> Bool {
@@ -89,7 +107,7 @@ final class SharedQuotas: Sendable {
         perUID.withLockedValue { counts in
             guard var entry = counts[uid] else { return }
             entry[keyPath: field] = max(0, entry[keyPath: field] - 1)
-            counts[uid] = entry.connections == 0 && entry.watches == 0 ? nil : entry
+            counts[uid] = entry.isEmpty ? nil : entry
         }
     }
 }

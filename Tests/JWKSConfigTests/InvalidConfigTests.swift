@@ -114,6 +114,10 @@ let invalidCases: [InvalidCase] = [
         name: "no event-loop thread", yaml: "version: 1\nserver:\n  event_loop_threads: 0\n",
         expected: ["t.yaml:3:23: server.event_loop_threads: must be between 1 and 256"], codes: [.invalidValue]),
     InvalidCase(
+        name: "no waiting call", yaml: "version: 1\nserver:\n  max_waiting_calls_per_uid: 0\n",
+        expected: ["t.yaml:3:30: server.max_waiting_calls_per_uid: must be between 1 and 1000000"],
+        codes: [.invalidValue]),
+    InvalidCase(
         name: "verify cache bounds", yaml: "version: 1\nserver:\n  verify_cache_entries: -1\n  verify_cache_bytes: x\n",
         expected: [
             "t.yaml:3:25: server.verify_cache_entries: must be between 0 and 10000000",

@@ -263,6 +263,46 @@ struct ConnectionHandlerTests {
     }
 }
 
+extension ConnectionHandlerTests {
+    @Test("waiting calls are bounded per uid across connections, and a closed connection's calls end and count no more")
+    func waitingPerUID() async throws {
+        let gate = GatedTransport(body: try Fixture.bytes("google-jwks-v3-2026-08-20.json"))
+        let (dispatcher, directory) = try await Self.dispatcher(
+            server: "max_waiting_calls_per_uid: 2, max_calls_per_connection: 8",
+            tenants: "acme: { providers: { disk: { jwks_uri: \"https://keys.test/jwks\" } } }", transport: gate)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let quotas = SharedQuotas(settings: dispatcher.settings)
+        var miss = Jwksd_V1_GetKeyRequest()
+        miss.tenant = "acme"
+        miss.provider = "disk"
+        miss.kid = "not-there"
+        let payload = ByteBuffer(bytes: try miss.serializedBytes() as [UInt8])
+        let first = try await TestingConnection.open(dispatcher, uid: 1000, quotas: quotas)
+        for id in 1...2 as ClosedRange<UInt32> { try await first.send(.request(.getKey, callID: id, payload: payload)) }
+        #expect(await eventually { quotas.held(by: 1000).waiting == 2 })
+        // Another connection of the same uid: over the quota at once. Another uid is not affected.
+        let second = try await TestingConnection.open(dispatcher, uid: 1000, quotas: quotas)
+        try await second.send(.request(.getKey, callID: 1, payload: payload))
+        let refused = try await second.frame()
+        #expect(refused.status == .resourceExhausted && refused.text.contains("max_waiting_calls_per_uid"))
+        let other = try await TestingConnection.open(dispatcher, uid: 2000, quotas: quotas)
+        try await other.send(.request(.getKey, callID: 1, payload: payload))
+        #expect(await eventually { quotas.held(by: 2000).waiting == 1 })
+        // The first connection closes with its calls still waiting (the refetch is held): their work is
+        // cancelled and ends, and the uid may wait again.
+        try await first.channel.close()
+        #expect(await eventually { quotas.held(by: 1000).waiting == 0 })
+        try await second.send(.request(.getKey, callID: 2, payload: payload))
+        #expect(await eventually { quotas.held(by: 1000).waiting == 1 })
+        gate.open()
+        #expect(try await second.frame().status == .notFound)
+        #expect(try await other.frame().status == .notFound)
+        #expect(await eventually { quotas.held(by: 1000).waiting == 0 && quotas.held(by: 2000).waiting == 0 })
+        #expect(try await second.finish())
+        #expect(try await other.finish())
+    }
+}
+
 /// A transport that serves a key set to its first request and holds every later one until `open()`.
 final class GatedTransport: HTTPTransport {
     private struct State {

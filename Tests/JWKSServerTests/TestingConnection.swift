@@ -14,12 +14,16 @@ final class TestingConnection: Sendable {
         self.channel = channel
     }
 
-    /// A connected channel with a handler for `dispatcher`, as peer uid 0.
-    static func open(_ dispatcher: RequestDispatcher) async throws -> TestingConnection {
+    /// A connected channel with a handler for `dispatcher`, as peer `uid` (0, an admin, by default), sharing
+    /// `quotas` with other connections when given.
+    static func open(
+        _ dispatcher: RequestDispatcher, uid: UInt32 = 0, quotas: SharedQuotas? = nil
+    ) async throws -> TestingConnection {
         let channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(
-                    router: dispatcher, settings: dispatcher.settings, peer: PeerCredentials(pid: 1, uid: 0, gid: 0)))
+                    router: dispatcher, settings: dispatcher.settings, quotas: quotas,
+                    peer: PeerCredentials(pid: 1, uid: uid, gid: uid)))
         }
         try await channel.connect(to: try SocketAddress(unixDomainSocketPath: "/tmp/jwksd-testing.sock"))
         return TestingConnection(channel: channel)

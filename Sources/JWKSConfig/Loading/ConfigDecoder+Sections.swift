@@ -77,6 +77,9 @@ extension ConfigDecoder {
         if let value = integer(fields, "max_calls_per_connection", range: 1...65_536) {
             server.maxCallsPerConnection = value
         }
+        if let value = integer(fields, "max_waiting_calls_per_uid", range: 1...1_000_000) {
+            server.maxWaitingCallsPerUID = value
+        }
         if let value = duration(fields, "idle_timeout") { server.idleTimeout = value }
         if let value = integer(fields, "event_loop_threads", range: 1...256) { server.eventLoopThreads = value }
         if let value = integer(fields, "verify_cache_entries", range: 0...10_000_000) {

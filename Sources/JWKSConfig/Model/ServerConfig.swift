@@ -16,6 +16,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxWatchesPerUID: Int = 256
     /// Calls in flight on one connection beyond this get RESOURCE_EXHAUSTED.
     public var maxCallsPerConnection: Int = 1_024
+    /// Calls one peer uid may have waiting (a kid miss, a first load, a Refresh) across its connections, counted
+    /// until each call's work ends (admin uids are exempt).
+    public var maxWaitingCallsPerUID: Int = 4_096
     /// Connections without calls for this long are closed; zero disables.
     public var idleTimeout: Duration = .seconds(300)
     /// Fetches in flight across all providers.
