@@ -101,7 +101,7 @@ extension RequestDispatcher {
         }
         // No servable keys yet, or an unknown kid: wait for the first load or through the kid-miss rule, then
         // verify.
-        let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
+        let timeout = settings.wait(request.timeoutMs, default: settings.defaultLookupTimeout)
         let deadline = engine.clock.now.advanced(by: timeout)
         if let kid = jws.kid {
             // The kid-miss rule remembers kids it did not find: a token's kid is held to the lookup grammar's

@@ -171,7 +171,7 @@ public final class RequestDispatcher: Sendable {
         }
         if hadKeys { tally.kidMisses += 1 }
         let metrics = self.metrics
-        let timeout = request.timeoutMs == 0 ? settings.defaultLookupTimeout : .milliseconds(Int64(request.timeoutMs))
+        let timeout = settings.wait(request.timeoutMs, default: settings.defaultLookupTimeout)
         let engine = self.engine
         let deadline = engine.clock.now.advanced(by: timeout)
         let provider = request.provider.isEmpty ? nil : request.provider
@@ -253,7 +253,7 @@ public final class RequestDispatcher: Sendable {
         if !request.provider.isEmpty, tenant.provider(request.provider) == nil {
             throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
         }
-        let timeout = request.timeoutMs == 0 ? settings.defaultRefreshTimeout : .milliseconds(Int64(request.timeoutMs))
+        let timeout = settings.wait(request.timeoutMs, default: settings.defaultRefreshTimeout)
         let deadline = engine.clock.now.advanced(by: timeout)
         let engine = self.engine
         return .deferred {

@@ -45,6 +45,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var defaultLookupTimeout: Duration = .seconds(5)
     /// The wait for a Refresh when the request gives no timeout.
     public var defaultRefreshTimeout: Duration = .seconds(10)
+    /// The longest wait a request's `timeout_ms` may ask for: a peer cannot make a call (and what it holds) last
+    /// longer than this.
+    public var maximumWait: Duration = .seconds(60)
 
     /// Settings from a configuration.
     /// - Parameter config: the validated configuration; `admin_uids` defaults to the daemon's uid and root.
@@ -63,5 +66,12 @@ public struct ServerSettings: Sendable, Equatable {
         verifyCacheEntries = config.server.verifyCacheEntries
         verifyCacheBytes = config.server.verifyCacheBytes
         adminUIDs = Set(config.server.adminUIDs ?? [UInt32(getuid()), 0])
+    }
+}
+
+extension ServerSettings {
+    /// The wait a request asks for: its `timeout_ms`, `fallback` when 0, never more than ``maximumWait``.
+    func wait(_ timeoutMs: UInt32, default fallback: Duration) -> Duration {
+        timeoutMs == 0 ? fallback : min(.milliseconds(Int64(timeoutMs)), maximumWait)
     }
 }

@@ -10,7 +10,8 @@ public protocol EngineClock: Sendable {
 }
 
 /// The production clock: Swift's `ContinuousClock` (monotonic, counting while the host sleeps), with its
-/// origin at the moment this value was created.
+/// origin at the moment this value was created. It sleeps on SwiftNIO's timers (``CancellableSleep``): a
+/// cancelled sleep is gone at once, where the runtime's `Task.sleep` keeps its timer until the deadline.
 public struct SystemClock: EngineClock {
     private let origin: ContinuousClock.Instant
 
@@ -22,6 +23,6 @@ public struct SystemClock: EngineClock {
     public var now: EngineInstant { EngineInstant(offset: origin.duration(to: .now)) }
 
     public func sleep(until deadline: EngineInstant) async throws {
-        try await ContinuousClock().sleep(until: origin.advanced(by: deadline.offset), tolerance: nil)
+        try await CancellableSleep.sleep(for: now.duration(to: deadline))
     }
 }
