@@ -8,9 +8,9 @@ struct DemoEndToEndTests {
         .deletingLastPathComponent()
 
     @Test("the tour shows loads, a lookup, a rotation, a stale key in an outage and a bench")
-    func tour() throws {
+    func tour() async throws {
         let demo = Self.repository.appendingPathComponent("examples/demo.yaml").path
-        let run = try ServeEndToEndTests.run(["demo", "--once", "--config", demo, "--bench-duration", "300ms"])
+        let run = try await ServeEndToEndTests.run(["demo", "--once", "--config", demo, "--bench-duration", "300ms"])
         #expect(run.status == 0, "\(run.output)\n\(run.errors)")
         let output = run.output
         #expect(output.contains("serves 5 providers of 3 tenants"))
@@ -24,9 +24,9 @@ struct DemoEndToEndTests {
     }
 
     @Test("demo.yaml is a valid registry on its own")
-    func demoRegistryChecks() throws {
+    func demoRegistryChecks() async throws {
         let demo = Self.repository.appendingPathComponent("examples/demo.yaml").path
-        let check = try ServeEndToEndTests.run(["check", "--config", demo])
+        let check = try await ServeEndToEndTests.run(["check", "--config", demo])
         #expect(check.output == "ok: 3 tenants, 5 providers\n")
     }
 }

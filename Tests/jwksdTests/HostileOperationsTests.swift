@@ -198,7 +198,7 @@ struct HostileOperationsTests {
         let state = directory.url.appendingPathComponent("state")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         #expect(chmod(state.path, 0o777) == 0)
-        let run = try ServeEndToEndTests.run(["serve", "--config", directory.config.path])
+        let run = try await ServeEndToEndTests.run(["serve", "--config", directory.config.path])
         #expect(run.status != 0)
         #expect(run.errors.contains("snapshot_dir") && run.errors.contains("writable by"))
     }

@@ -39,11 +39,13 @@ struct OperationsEndToEndTests {
 
         for _ in 0..<3 {
             #expect(
-                try ServeEndToEndTests.run(["get", "--tenant", "acme", "--kid", "disk-1"], environment: environment)
-                    .status == 0)
+                try await ServeEndToEndTests.run(
+                    ["get", "--tenant", "acme", "--kid", "disk-1"], environment: environment
+                )
+                .status == 0)
         }
-        _ = try ServeEndToEndTests.run(["get", "--tenant", "acme", "--kid", "nope"], environment: environment)
-        _ = try ServeEndToEndTests.run(["reload"], environment: environment)
+        _ = try await ServeEndToEndTests.run(["get", "--tenant", "acme", "--kid", "nope"], environment: environment)
+        _ = try await ServeEndToEndTests.run(["reload"], environment: environment)
 
         let (body, response) = try await URLSession.shared.data(from: url)
         let text = String(decoding: body, as: UTF8.self)

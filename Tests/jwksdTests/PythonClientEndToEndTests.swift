@@ -12,8 +12,8 @@ struct PythonClientEndToEndTests {
         DemoEndToEndTests.repository.appendingPathComponent("examples/python/jwksd_client.py").path
     }
 
-    static func run(_ arguments: [String]) throws -> ServeEndToEndTests.Run {
-        try ServeEndToEndTests.run([client] + arguments, executable: python)
+    static func run(_ arguments: [String]) async throws -> ServeEndToEndTests.Run {
+        try await ServeEndToEndTests.run([client] + arguments, executable: python)
     }
 
     @Test("get, keys (a compressed reply), status, health and a NOT_FOUND exit code")
@@ -40,21 +40,23 @@ struct PythonClientEndToEndTests {
             defer { if daemon.isRunning { daemon.terminate() } }
             let socket = ["--socket", directory.socket]
 
-            let get = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "acme-1", "--alg", "ES256"])
+            let get = try await Self.run(socket + ["get", "--tenant", "acme", "--kid", "acme-1", "--alg", "ES256"])
             #expect(get.status == 0, "\(get.errors)")
             #expect(get.output == keys[1].json + "\n")
-            let set = try Self.run(socket + ["keys", "--tenant", "acme", "--provider", "login"])
+            let set = try await Self.run(socket + ["keys", "--tenant", "acme", "--provider", "login"])
             #expect(set.status == 0, "\(set.errors)")
             let document = try JSONSerialization.jsonObject(with: Data(set.output.utf8)) as? [String: Any]
             #expect((document?["keys"] as? [Any])?.count == 3)
-            let status = try Self.run(socket + ["status"])
+            let status = try await Self.run(socket + ["status"])
             #expect(status.output.contains(#""standing": "fresh", "keys": 3"#), "\(status.output)")
-            let health = try Self.run(socket + ["health"])
+            let health = try await Self.run(socket + ["health"])
             #expect(health.status == 0 && health.output.hasPrefix("serving: True"))
-            let missing = try Self.run(socket + ["get", "--tenant", "acme", "--kid", "nope"])
+            let missing = try await Self.run(socket + ["get", "--tenant", "acme", "--kid", "nope"])
             #expect(missing.status == 15)
             #expect(missing.errors.hasPrefix("NOT_FOUND: kid \"nope\""), "\(missing.errors)")
-            let absent = try Self.run(["--socket", directory.url.appendingPathComponent("none.sock").path, "health"])
+            let absent = try await Self.run([
+                "--socket", directory.url.appendingPathComponent("none.sock").path, "health",
+            ])
             #expect(absent.status == 24 && absent.errors.hasPrefix("UNAVAILABLE: cannot connect"))
             daemon.terminate()
             daemon.waitUntilExit()

@@ -23,7 +23,20 @@ struct ServeEndToEndTests {
 
     /// Runs `executable` (the built jwksd by default) to completion and collects its output. The output goes
     /// to files, not pipes: a child that writes more than a pipe holds would block while we wait for it.
-    static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil) throws -> Run {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], executable: URL? = nil
+    ) async throws -> Run {
+        // On a thread of its own: waiting for the process on one of the cooperative pool's threads (two on the
+        // CI machine) would stall the tests running beside this one, and their timing bounds.
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result { try runNow(arguments, environment: environment, executable: executable) })
+            }
+        }
+    }
+
+    private static func runNow(_ arguments: [String], environment: [String: String], executable: URL?) throws -> Run {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-run-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -69,10 +82,10 @@ struct ServeEndToEndTests {
             daemon.standardError = FileHandle.nullDevice
         }
         try daemon.run()
-        var health = try run(["health"], environment: environment)
+        var health = try await run(["health"], environment: environment)
         for _ in 0..<100 where health.status != 0 {
             try await Task.sleep(for: .milliseconds(50))
-            health = try run(["health"], environment: environment)
+            health = try await run(["health"], environment: environment)
         }
         #expect(health.status == 0, "the daemon did not become ready: \(health.errors)")
         return daemon
@@ -98,21 +111,21 @@ struct ServeEndToEndTests {
         let daemon = try await Self.startDaemon(config: config, environment: environment)
         defer { if daemon.isRunning { daemon.terminate() } }
 
-        let get = try Self.run(["get", "--tenant", "acme", "--kid", "disk-1"], environment: environment)
+        let get = try await Self.run(["get", "--tenant", "acme", "--kid", "disk-1"], environment: environment)
         #expect(get.status == 0)
         #expect(get.output.contains("\"kid\":\"disk-1\""))
-        let missing = try Self.run(["get", "--tenant", "acme", "--kid", "nope"], environment: environment)
+        let missing = try await Self.run(["get", "--tenant", "acme", "--kid", "nope"], environment: environment)
         #expect(missing.status == 15)
         #expect(missing.errors == "NOT_FOUND: kid \"nope\" not found in tenant acme\n")
-        let keys = try Self.run(["keys", "--tenant", "acme", "--provider", "disk", "--socket", socket])
+        let keys = try await Self.run(["keys", "--tenant", "acme", "--provider", "disk", "--socket", socket])
         #expect(keys.output == Self.keys + "\n")
-        let status = try Self.run(["status", "--json"], environment: environment)
+        let status = try await Self.run(["status", "--json"], environment: environment)
         #expect(status.output.contains("\"keyCount\":1"))
 
         daemon.terminate()
         daemon.waitUntilExit()
         #expect(!FileManager.default.fileExists(atPath: socket))
-        let after = try Self.run(["health"], environment: environment)
+        let after = try await Self.run(["health"], environment: environment)
         #expect(after.status == 24, "UNAVAILABLE once the daemon is gone: \(after.errors)")
     }
 
@@ -129,7 +142,7 @@ struct ServeEndToEndTests {
         let environment = ["JWKSD_SOCKET": directory.appendingPathComponent("jwksd.sock").path]
         let daemon = try await Self.startDaemon(config: config, environment: environment)
         defer { if daemon.isRunning { daemon.terminate() } }
-        let one = try Self.run(
+        let one = try await Self.run(
             [
                 "bench", "--tenant", "acme", "--provider", "disk", "--kid", "disk-1", "--requests", "500",
                 "--connections", "2",
@@ -143,19 +156,19 @@ struct ServeEndToEndTests {
         #expect(latency["p50"]! > 0 && latency["p50"]! <= latency["p99"]! && latency["p99"]! <= latency["max"]!)
         // The daemon was found through the socket's peer credentials and its /proc stat read.
         #expect((report["daemon_cpu_us_per_call"] as? Double).map { $0 >= 0 } == true, "\(one.output)")
-        let mixed = try Self.run(
+        let mixed = try await Self.run(
             ["bench", "--mix", "all", "--miss-ratio", "0.5", "--requests", "400", "--warmup", "0s", "--json"],
             environment: environment)
         let mixedReport = try #require(
             try JSONSerialization.jsonObject(with: Data(mixed.output.utf8)) as? [String: Any])
         #expect(mixedReport["requests"] as? Int == 400)
         #expect((mixedReport["errors"] as? [String: Int])?["NOT_FOUND"] == 200)
-        let table = try Self.run(
+        let table = try await Self.run(
             ["bench", "--method", "health", "--requests", "100", "--warmup", "0s"], environment: environment)
         #expect(table.output.contains("requests 100 in"))
         #expect(table.output.contains("errors: none"))
         #expect(table.output.contains("daemon CPU: "))
-        let floor = try Self.run(
+        let floor = try await Self.run(
             [
                 "bench", "--tenant", "acme", "--provider", "disk", "--kid", "disk-1", "--requests", "300",
                 "--warmup", "0s", "--floor", "--json",
@@ -189,15 +202,15 @@ struct ServeEndToEndTests {
         defer { if daemon.isRunning { daemon.terminate() } }
         try (base + "      one: { file: ./keys.json }\n      two: { file: ./keys.json }\n")
             .write(to: config, atomically: true, encoding: .utf8)
-        var found = try Self.run(
+        var found = try await Self.run(
             ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
         for _ in 0..<150 where found.status != 0 {
             try await Task.sleep(for: .milliseconds(20))
-            found = try Self.run(
+            found = try await Self.run(
                 ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
         }
         #expect(found.status == 0, "\(found.errors)")
-        #expect(try Self.run(["status"], environment: environment).output.contains("config generation 2"))
+        #expect(try await Self.run(["status"], environment: environment).output.contains("config generation 2"))
     }
 
     @Test("reload by RPC and by SIGHUP applies a valid file; an invalid file keeps the running registry")
@@ -218,27 +231,27 @@ struct ServeEndToEndTests {
         defer { if daemon.isRunning { daemon.terminate() } }
 
         try registry(["one", "two"]).write(to: config, atomically: true, encoding: .utf8)
-        let applied = try Self.run(["reload"], environment: environment)
+        let applied = try await Self.run(["reload"], environment: environment)
         #expect(applied.status == 0, "\(applied.errors)")
         #expect(applied.output == "reloaded: generation 2, +1 -0 ~0 =1\n")
-        var two = try Self.run(
+        var two = try await Self.run(
             ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
         for _ in 0..<100 where two.status != 0 {
             try await Task.sleep(for: .milliseconds(20))
-            two = try Self.run(
+            two = try await Self.run(
                 ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
         }
         #expect(two.status == 0)
 
         try "version: 1\ntenants:\n  acme:\n    providers:\n      one: { file: ./keys.json, min_ttl: 30 }\n"
             .write(to: config, atomically: true, encoding: .utf8)
-        let refused = try Self.run(["reload"], environment: environment)
+        let refused = try await Self.run(["reload"], environment: environment)
         #expect(refused.status == 1)
         #expect(refused.errors.contains("tenants.acme.providers.one.min_ttl: \"30\" has no unit"))
-        let stillTwo = try Self.run(
+        let stillTwo = try await Self.run(
             ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
         #expect(stillTwo.status == 0, "the running registry stays")
-        let status = try Self.run(["status"], environment: environment)
+        let status = try await Self.run(["status"], environment: environment)
         #expect(status.output.contains("config generation 2"))
         #expect(status.output.contains("last reload: failed"))
 
@@ -247,7 +260,7 @@ struct ServeEndToEndTests {
         var generation = ""
         for _ in 0..<100 where !generation.contains("config generation 3") {
             try await Task.sleep(for: .milliseconds(20))
-            generation = try Self.run(["status"], environment: environment).output
+            generation = try await Self.run(["status"], environment: environment).output
         }
         #expect(generation.contains("config generation 3"))
         #expect(generation.contains("last reload: ok"))
@@ -283,7 +296,7 @@ struct WarmRestartEndToEndTests {
             let get = ["get", "--tenant", "acme", "--kid", "acme-0"]
 
             var daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
-            #expect(try ServeEndToEndTests.run(get, environment: environment).status == 0)
+            #expect(try await ServeEndToEndTests.run(get, environment: environment).status == 0)
             var snapshots: [String] = []
             for _ in 0..<100 where snapshots.isEmpty {
                 try await Task.sleep(for: .milliseconds(20))
@@ -299,7 +312,7 @@ struct WarmRestartEndToEndTests {
 
             issuer.inject(.status(503), at: "/acme/jwks")
             daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
-            let warm = try ServeEndToEndTests.run(get, environment: environment)
+            let warm = try await ServeEndToEndTests.run(get, environment: environment)
             #expect(warm.status == 0, "\(warm.errors)")
             #expect(warm.output.contains("\"kid\":\"acme-0\""))
             daemon.terminate()
@@ -311,7 +324,7 @@ struct WarmRestartEndToEndTests {
             try Data(bytes).write(to: file)
             daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
             defer { if daemon.isRunning { daemon.terminate() } }
-            let cold = try ServeEndToEndTests.run(get, environment: environment)
+            let cold = try await ServeEndToEndTests.run(get, environment: environment)
             #expect(cold.status == 24, "UNAVAILABLE without a usable snapshot: \(cold.errors)")
             #expect(cold.errors.contains("HTTP 503"))
             daemon.terminate()

@@ -43,17 +43,17 @@ struct VerifyCommandTests {
         defer { if daemon.isRunning { daemon.terminate() } }
         let exp = Int(Date().timeIntervalSince1970) + 3_600
         let claims = #"{"aud":"api","exp":\#(exp),"sub":"u1"}"#
-        let verified = try ServeEndToEndTests.run(
+        let verified = try await ServeEndToEndTests.run(
             ["verify", "--tenant", "acme", "--provider", "disk", try Self.token(claims)],
             environment: directory.environment)
         #expect(verified.status == 0, "\(verified.errors)")
         #expect(verified.output == claims + "\n")
-        let expired = try ServeEndToEndTests.run(
+        let expired = try await ServeEndToEndTests.run(
             ["verify", "--tenant", "acme", "--provider", "disk", try Self.token(#"{"aud":"api","exp":1000}"#)],
             environment: directory.environment)
         #expect(expired.status == 26)
         #expect(expired.errors.hasPrefix("UNAUTHENTICATED: expired: "), "\(expired.errors)")
-        let otherAudience = try ServeEndToEndTests.run(
+        let otherAudience = try await ServeEndToEndTests.run(
             ["verify", "--tenant", "acme", "--provider", "disk", "--audience", "web", try Self.token(claims)],
             environment: directory.environment)
         #expect(otherAudience.status == 26)
@@ -64,11 +64,11 @@ struct VerifyCommandTests {
             FileManager.default.isExecutableFile(atPath: PythonClientEndToEndTests.python.path),
             "no Python environment: run scripts/python-env.sh (scripts/test.sh does)")
         let socket = ["--socket", directory.socket]
-        let python = try PythonClientEndToEndTests.run(
+        let python = try await PythonClientEndToEndTests.run(
             socket + ["verify", "--tenant", "acme", "--provider", "disk", try Self.token(claims)])
         #expect(python.status == 0, "\(python.errors)")
         #expect(python.output == claims + "\n")
-        let pythonExpired = try PythonClientEndToEndTests.run(
+        let pythonExpired = try await PythonClientEndToEndTests.run(
             socket + ["verify", "--tenant", "acme", "--provider", "disk", try Self.token(#"{"aud":"api","exp":1000}"#)])
         #expect(pythonExpired.status == 26)
         #expect(pythonExpired.errors.hasPrefix("UNAUTHENTICATED: expired: "), "\(pythonExpired.errors)")
