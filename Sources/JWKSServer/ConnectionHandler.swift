@@ -274,10 +274,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                 tally.answered(method, .resourceExhausted)
                 write(
                     .error(
-                        RPCError(
-                            .resourceExhausted,
+                        .resourceExhausted, callID: frame.callID,
+                        message:
                             "uid \(waitingUID) already has \(quotas.waitingPerUID) calls waiting (max_waiting_calls_per_uid)"
-                        )), callID: frame.callID, acceptCompressed: false, context: context)
+                    ), context: context)
                 completedSinceFlush = true
                 closeIfDrained(context: context)
                 return

@@ -46,7 +46,8 @@ extension RequestDispatcher {
         let verifications = metrics.verifications
         // A provider the call names answers NOT_FOUND before the token is read; refusals before a provider is
         // chosen count under provider "".
-        let named = try namedProvider(request.provider, in: tenant, tenantID: request.tenant)
+        let named =
+            request.provider.isEmpty ? nil : try provider(request.provider, in: tenant, tenantID: request.tenant)
         let token = Array(request.token.utf8)
         // The longest token any provider it may go to accepts, before any parsing: a large token is refused
         // without reading its payload for an iss.
@@ -149,15 +150,6 @@ extension RequestDispatcher {
                 return .error(Self.refused(failure, counters: counters))
             }
         }
-    }
-
-    /// The provider the call names, nil when it names none.
-    private func namedProvider(
-        _ named: String, in tenant: Registry.Tenant, tenantID: String
-    ) throws(RPCError) -> ProviderEntry? {
-        if named.isEmpty { return nil }
-        guard let entry = tenant.provider(named) else { throw StatusMapping.unknownProvider(named, tenant: tenantID) }
-        return entry
     }
 
     /// The tenant's provider whose issuer equals the token's `iss` (read before the signature is checked, only

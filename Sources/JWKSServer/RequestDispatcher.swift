@@ -164,9 +164,7 @@ public final class RequestDispatcher: Sendable {
                 if let reply = hit(entry) { return .reply(.ok(reply)) }
             }
         } else {
-            guard let entry = tenant.provider(request.provider) else {
-                throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
-            }
+            let entry = try provider(request.provider, in: tenant, tenantID: request.tenant)
             if let reply = hit(entry) { return .reply(.ok(reply)) }
         }
         if hadKeys { tally.kidMisses += 1 }
@@ -201,9 +199,7 @@ public final class RequestDispatcher: Sendable {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: true, method: .getKeySet)
         let tenant = try readableTenant(request.tenant, peer: peer, in: engine.registry)
-        guard let entry = tenant.provider(request.provider) else {
-            throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
-        }
+        let entry = try provider(request.provider, in: tenant, tenantID: request.tenant)
         let snapshot = entry.snapshot
         guard let standing = snapshot.standing(at: engine.clock.now), standing != .expired,
             let prepared = snapshot.prepared
@@ -250,9 +246,7 @@ public final class RequestDispatcher: Sendable {
         try RequestGrammar.tenant(request.tenant)
         try RequestGrammar.provider(request.provider, required: false, method: .refresh)
         let tenant = try readableTenant(request.tenant, peer: nil, checkPermission: false)
-        if !request.provider.isEmpty, tenant.provider(request.provider) == nil {
-            throw StatusMapping.unknownProvider(request.provider, tenant: request.tenant)
-        }
+        if !request.provider.isEmpty { _ = try provider(request.provider, in: tenant, tenantID: request.tenant) }
         let timeout = settings.wait(request.timeoutMs, default: settings.defaultRefreshTimeout)
         let deadline = engine.clock.now.advanced(by: timeout)
         let engine = self.engine
@@ -402,6 +396,12 @@ public final class RequestDispatcher: Sendable {
             throw StatusMapping.unknownTenant(id)
         }
         return tenant
+    }
+
+    /// The tenant's provider `id`, or NOT_FOUND saying which.
+    func provider(_ id: String, in tenant: Registry.Tenant, tenantID: String) throws(RPCError) -> ProviderEntry {
+        guard let entry = tenant.provider(id) else { throw StatusMapping.unknownProvider(id, tenant: tenantID) }
+        return entry
     }
 
     private func requireAdmin(_ peer: PeerCredentials?, method: Method) throws(RPCError) {
