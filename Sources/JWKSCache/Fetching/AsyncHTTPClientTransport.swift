@@ -43,7 +43,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             return try await withThrowingTaskGroup(of: HTTPGetResponse?.self) { group in
                 group.addTask { try await self.perform(request) }
                 group.addTask {
-                    try await Task.sleep(for: timeout)
+                    // Cancelled when the response wins: its timer must not stay queued for the whole timeout.
+                    try await CancellableSleep.sleep(for: timeout)
                     return nil
                 }
                 defer { group.cancelAll() }
