@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "JWKSCache", package: "jwksd"),
                 .product(name: "JWKSWire", package: "jwksd"),
                 .product(name: "JWKSServer", package: "jwksd"),
+                .product(name: "JWKSClient", package: "jwksd"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -8,6 +8,8 @@ final class CallRegistry: Sendable {
     enum Pending {
         case unary(CheckedContinuation<Frame, any Error>, deadline: NIODeadline, method: Method?)
         case stream(AsyncThrowingStream<Frame, any Error>.Continuation)
+        /// A stream whose frames are handed over on the event loop as they are read (``JWKSKeyCache``).
+        case handler(@Sendable (StreamDelivery) -> Void)
     }
 
     private struct State {
@@ -39,6 +41,16 @@ final class CallRegistry: Sendable {
         if let closed { stream.finish(throwing: closed) }
     }
 
+    /// Registers a stream call whose frames go to `handler` on the event loop, in order, as they are read.
+    func register(_ callID: UInt32, handler: @escaping @Sendable (StreamDelivery) -> Void) {
+        let closed = state.withLockedValue { state -> RPCError? in
+            if let error = state.closedWith { return error }
+            state.pending[callID] = .handler(handler)
+            return nil
+        }
+        if let closed { handler(.ended(closed)) }
+    }
+
     /// Delivers a frame to its call: RESPONSE ends it, MESSAGE feeds a stream.
     func deliver(_ frame: Frame) {
         let pending = state.withLockedValue { state -> Pending? in
@@ -55,6 +67,12 @@ final class CallRegistry: Sendable {
             } else {
                 continuation.finish(throwing: RPCError(frame.status, frame.text))
             }
+        case .handler(let handler):
+            if frame.kind == .message {
+                handler(.message(frame))
+            } else {
+                handler(.ended(frame.status == .ok ? nil : RPCError(frame.status, frame.text)))
+            }
         case nil:
             break
         }
@@ -67,6 +85,7 @@ final class CallRegistry: Sendable {
         switch pending {
         case .unary(let continuation, _, _): continuation.resume(throwing: error)
         case .stream(let continuation): continuation.finish(throwing: error)
+        case .handler(let handler): handler(.ended(error))
         case nil: return false
         }
         return true
@@ -106,7 +125,14 @@ final class CallRegistry: Sendable {
             switch call {
             case .unary(let continuation, _, _): continuation.resume(throwing: error)
             case .stream(let continuation): continuation.finish(throwing: error)
+            case .handler(let handler): handler(.ended(error))
             }
         }
     }
+}
+
+/// What a stream call registered with a handler receives: each MESSAGE, then one end (nil: ended OK).
+enum StreamDelivery: Sendable {
+    case message(Frame)
+    case ended(RPCError?)
 }

@@ -261,6 +261,39 @@ public final class JWKSClient: Sendable {
         return (callID, frames, open)
     }
 
+    /// Starts a stream call whose frames go to `handler` on the connection's event loop as they are read, and
+    /// returns once its REQUEST is written: calls made on this client afterwards travel the same connection behind
+    /// it (the server handles a connection's frames in order), unless that connection closes first, which ends
+    /// the stream (`handler` receives `.ended`). The returned closure cancels the call.
+    func subscribe(
+        _ method: Method, _ request: some SwiftProtobuf.Message,
+        handler: @escaping @Sendable (StreamDelivery) -> Void
+    ) async throws(RPCError) -> @Sendable () -> Void {
+        let open = try await connect()
+        let callID = nextID()
+        let payload: ByteBuffer
+        do {
+            payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+        } catch {
+            throw RPCError(.internal, "cannot encode the \(method) request: \(error)")
+        }
+        open.registry.register(callID, handler: handler)
+        var buffer = open.channel.allocator.buffer(capacity: Frame.headerBytes + payload.readableBytes)
+        buffer.writeFrame(.request(method, callID: callID, payload: payload))
+        do {
+            try await open.channel.writeAndFlush(buffer)
+        } catch {
+            let failure = RPCError(.unavailable, "cannot write to \(socketPath): \(error)")
+            open.registry.fail(callID, failure)
+            throw failure
+        }
+        return {
+            if open.registry.fail(callID, RPCError(.cancelled, "the caller cancelled")) {
+                self.sendCancel(callID, method: method, on: open)
+            }
+        }
+    }
+
     private func sendCancel(_ callID: UInt32, method: Method, on open: Connection) {
         var buffer = open.channel.allocator.buffer(capacity: Frame.headerBytes)
         buffer.writeFrame(Frame(kind: .cancel, code: method.rawValue, callID: callID, payload: ByteBuffer()))

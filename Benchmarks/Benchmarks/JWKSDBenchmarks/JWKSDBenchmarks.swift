@@ -104,6 +104,7 @@ let benchmarks: @Sendable () -> Void = {
         })
 
     verifyBenchmarks()
+    keyCacheBenchmarks()
 }
 
 /// Inputs shared by the benchmarks.
