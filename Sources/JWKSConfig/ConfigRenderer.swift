@@ -29,6 +29,23 @@ public enum ConfigRenderer {
                 ?? "  # event_loop_threads: half the host's cores, at least 1")
         lines.append("  verify_cache_entries: \(server.verifyCacheEntries)")
         lines.append("  verify_cache_bytes: \(server.verifyCacheBytes)")
+        if let http = server.http {
+            let listen: String
+            switch http.listen {
+            case .tcp(let host, let port): listen = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            case .unix(let path): listen = "unix:\(path)"
+            }
+            lines += [
+                "  http:",
+                "    listen: \(quote(listen))",
+                "    socket_mode: \"0\(String(http.socketMode, radix: 8))\"",
+                "    max_connections: \(http.maxConnections)",
+                "    max_header_bytes: \(http.maxHeaderBytes)",
+                "    request_timeout: \(DurationText.format(http.requestTimeout))",
+                "    idle_timeout: \(DurationText.format(http.idleTimeout))",
+                "    kid_wait: \(DurationText.format(http.kidWait))",
+            ]
+        }
         lines.append("defaults:")
         lines += policy(config.defaults, indent: "  ")
         lines.append(config.tenants.isEmpty ? "tenants: {}" : "tenants:")

@@ -275,6 +275,25 @@ let invalidCases: [InvalidCase] = [
         expected: ["t.yaml:6:33: aliases expand the document past 100000 nodes; refusing (alias bomb?)"],
         codes: [.yaml]),
     InvalidCase(
+        name: "server.http without listen", yaml: "version: 1\nserver:\n  http: { max_connections: 5 }\n",
+        expected: ["t.yaml:3:9: server.http.listen: missing; e.g. listen: 127.0.0.1:9465 or unix:./http.sock"],
+        codes: [.missingKey]),
+    InvalidCase(
+        name: "server.http listen that is neither host:port nor unix:",
+        yaml: "version: 1\nserver:\n  http:\n    listen: \"localhost\"\n    kid_wait: 1m\n    typo: 1\n",
+        expected: [
+            "t.yaml:4:13: server.http.listen: \"localhost\" is neither host:port (e.g. 127.0.0.1:9465) nor unix:/path",
+            "t.yaml:6:5: server.http.typo: unknown key (expected one of: listen, socket_mode, max_connections, "
+                + "max_header_bytes, request_timeout, idle_timeout, kid_wait)",
+        ], codes: [.invalidValue, .unknownKey]),
+    InvalidCase(
+        name: "server.http limits out of range",
+        yaml: "version: 1\nserver:\n  http:\n    listen: unix:./h.sock\n    max_header_bytes: 10\n    kid_wait: 1m\n",
+        expected: [
+            "t.yaml:5:23: server.http.max_header_bytes: must be between 1024 and 1048576",
+            "t.yaml:6:15: server.http.kid_wait: must be at most 10s",
+        ], codes: [.invalidValue, .invalidValue]),
+    InvalidCase(
         name: "several problems at once, in file order",
         yaml: "version: 1\nserver:\n  max_conections: 5\ndefaults:\n  min_ttl: 30\n"
             + "tenants:\n  a:\n    providers:\n      p: {}\n",

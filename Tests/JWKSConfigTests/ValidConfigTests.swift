@@ -48,6 +48,7 @@ struct ValidConfigTests {
         #expect(policy.retry.maxBackoff == .seconds(300))
         #expect(policy.retry.jitter == .full)
         #expect(config.server == ServerConfig())
+        #expect(config.server.http == nil)
         #expect(config.server.socketMode == 0o660)
         #expect(config.server.adminUIDs == nil)
         #expect(config.server.eventLoopThreads == nil)
@@ -131,6 +132,14 @@ struct ValidConfigTests {
         config.server.eventLoopThreads = 3
         config.server.verifyCacheEntries = 0
         config.server.verifyCacheBytes = 1_048_576
+        var http = HTTPEndpointConfig(listen: .tcp(host: "::1", port: 9465))
+        http.socketMode = 0o600
+        http.maxConnections = 9
+        http.maxHeaderBytes = 2_048
+        http.requestTimeout = .milliseconds(1_500)
+        http.idleTimeout = .seconds(30)
+        http.kidWait = .milliseconds(500)
+        config.server.http = http
         var policy = ProviderPolicy()
         policy.refreshEarly = .seconds(45)
         policy.prefetchJitter = .milliseconds(2_500)

@@ -44,6 +44,28 @@ struct CheckCommandTests {
         #expect(report.output.hasSuffix("ok: 2 tenants, 5 providers"))
     }
 
+    @Test("an HTTP endpoint on TCP with ACL'd tenants passes with a warning naming them")
+    func httpWarning() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwksd-check-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("http.yaml")
+        let tenants = """
+            tenants:
+              open: { providers: { p: { jwks_uri: "https://a.example.com/k" } } }
+              closed: { allowed_uids: [1000], providers: { p: { jwks_uri: "https://a.example.com/k" } } }
+            """
+        try "version: 1\nserver:\n  http: { listen: 127.0.0.1:9465 }\n\(tenants)\n".write(
+            to: file, atomically: true, encoding: .utf8)
+        let report = CheckReport.run(path: file.path, printEffective: false)
+        #expect(report.exitCode == 0 && report.output == "ok: 2 tenants, 2 providers")
+        #expect(report.errors.contains("warning: server.http listens on TCP"))
+        #expect(report.errors.contains("(404): closed;"))
+        try "version: 1\nserver:\n  http: { listen: \"unix:./h.sock\" }\n\(tenants)\n".write(
+            to: file, atomically: true, encoding: .utf8)
+        #expect(CheckReport.run(path: file.path, printEffective: false).errors.isEmpty)
+    }
+
     @Test("the command line parses --config and a positional file, not both")
     func parsing() throws {
         #expect(throws: Never.self) { try CheckCommand.parse(["--config", "a.yaml"]) }

@@ -102,7 +102,61 @@ extension ConfigDecoder {
             }
         }
         if let uids = ids(fields, "admin_uids", allowEmpty: true) { server.adminUIDs = uids }
+        if let pair = fields["http"] { server.http = decodeHTTP(pair.value, path: fields.path("http")) }
         return server
+    }
+
+    /// `server.http`: `listen` (`host:port` or `unix:/path`) is required; the rest have defaults.
+    mutating func decodeHTTP(_ node: YAMLNode, path: String) -> HTTPEndpointConfig? {
+        guard let fields = fields(of: node, path: path, known: Self.httpKeys) else { return nil }
+        guard let pair = fields["listen"] else {
+            report(
+                .missingKey, node.mark, fields.path("listen"),
+                "missing; e.g. listen: 127.0.0.1:9465 or unix:./http.sock")
+            return nil
+        }
+        guard let text = string(fields, "listen") else { return nil }
+        var http: HTTPEndpointConfig
+        if text.hasPrefix("unix:") {
+            let socket = String(text.dropFirst("unix:".count))
+            guard !socket.isEmpty, socket.utf8.count < 100 else {
+                report(
+                    .invalidValue, pair.value.mark, fields.path("listen"),
+                    "\"\(text)\" needs a socket path of 1 to 99 bytes after unix:")
+                return nil
+            }
+            http = HTTPEndpointConfig(listen: .unix(path: socket))
+        } else if Self.isHostPort(text), let colon = text.lastIndex(of: ":") {
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            http = HTTPEndpointConfig(listen: .tcp(host: host, port: Int(text[text.index(after: colon)...]) ?? 0))
+        } else {
+            report(
+                .invalidValue, pair.value.mark, fields.path("listen"),
+                "\"\(text)\" is neither host:port (e.g. 127.0.0.1:9465) nor unix:/path")
+            return nil
+        }
+        if let modePair = fields["socket_mode"],
+            let mode = scalar(modePair.value, fields.path("socket_mode"), expected: "an octal mode such as \"0660\"")
+        {
+            if let value = UInt16(mode, radix: 8), value <= 0o777, mode.count <= 4, value & 0o600 == 0o600 {
+                http.socketMode = value
+            } else {
+                report(
+                    .invalidValue, modePair.value.mark, fields.path("socket_mode"),
+                    "\"\(mode)\" is not an octal file mode giving the owner read and write, such as \"0660\"")
+            }
+        }
+        if let value = integer(fields, "max_connections", range: 1...65_536) { http.maxConnections = value }
+        if let value = integer(fields, "max_header_bytes", range: 1_024...1_048_576) { http.maxHeaderBytes = value }
+        if let value = duration(fields, "request_timeout", minimum: .milliseconds(100), maximum: .seconds(300)) {
+            http.requestTimeout = value
+        }
+        if let value = duration(fields, "idle_timeout", minimum: .milliseconds(100), maximum: .seconds(3_600)) {
+            http.idleTimeout = value
+        }
+        if let value = duration(fields, "kid_wait", maximum: HTTPEndpointConfig.maximumKidWait) { http.kidWait = value }
+        return http
     }
 
     /// `host:port` with a port in 0...65535 (0: any free port) and a valid host name or IP literal.

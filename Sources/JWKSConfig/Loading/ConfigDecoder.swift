@@ -6,7 +6,10 @@ struct ConfigDecoder {
         "socket", "socket_mode", "max_frame_bytes", "compress_min_bytes", "max_connections",
         "max_connections_per_uid", "max_watches_per_uid", "max_calls_per_connection", "idle_timeout",
         "max_concurrent_fetches", "snapshot_dir", "metrics", "admin_uids", "event_loop_threads",
-        "verify_cache_entries", "verify_cache_bytes", "max_waiting_calls_per_uid",
+        "verify_cache_entries", "verify_cache_bytes", "max_waiting_calls_per_uid", "http",
+    ]
+    static let httpKeys = [
+        "listen", "socket_mode", "max_connections", "max_header_bytes", "request_timeout", "idle_timeout", "kid_wait",
     ]
     static let policyKeys = [
         "refresh_early", "prefetch_jitter", "min_ttl", "max_ttl", "default_ttl", "stale_while_error",

@@ -27,6 +27,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var snapshotDir: String?
     /// `host:port` of the Prometheus text endpoint; `nil` disables it.
     public var metrics: String?
+    /// The HTTP JWKS endpoint; `nil` disables it.
+    public var http: HTTPEndpointConfig?
     /// Peers allowed to call admin methods; `nil` means the daemon's own uid and root.
     public var adminUIDs: [UInt32]?
     /// Event-loop threads serving the socket; `nil` means half the host's cores, at least one.

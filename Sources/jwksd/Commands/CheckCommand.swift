@@ -64,11 +64,27 @@ struct CheckReport: Equatable {
             }
             var output = "ok: \(config.tenants.count) tenants, \(config.providerCount) providers"
             if printEffective { output = ConfigRenderer.render(config) + output }
-            return CheckReport(output: output, errors: "", exitCode: 0)
+            return CheckReport(
+                output: output, errors: warnings(config, path: path).joined(separator: "\n"), exitCode: 0)
         } catch {
             let count = error.diagnostics.count
             let summary = "\(path): \(count) problem\(count == 1 ? "" : "s"); nothing was applied"
             return CheckReport(output: "", errors: (error.lines + [summary]).joined(separator: "\n"), exitCode: 1)
         }
+    }
+
+    /// Valid settings that do not do what their author may think, one line each (standard error; exit 0).
+    static func warnings(_ config: JWKSDConfig, path: String) -> [String] {
+        var lines: [String] = []
+        if let http = config.server.http, case .tcp = http.listen {
+            let restricted = config.tenants.filter { $0.allowedUIDs != nil || $0.allowedGIDs != nil }.map(\.id)
+            if !restricted.isEmpty {
+                lines.append(
+                    "\(path): warning: server.http listens on TCP, which cannot tell callers apart: tenants with "
+                        + "allowed_uids/allowed_gids are not served there (404): \(restricted.joined(separator: ", ")); "
+                        + "use listen: unix:/path for them")
+            }
+        }
+        return lines
     }
 }
