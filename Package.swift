@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 "JWKSWire", "JWKSCache", "JWKSConfig", "JWKS", "JWS",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -212,6 +213,7 @@ let package = Package(
                 "JWKSServer", "JWKSClient", "JWKSWire", "JWKSCache", "JWKSConfig", "JWKS", "DevIssuer",
                 "JWKSTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

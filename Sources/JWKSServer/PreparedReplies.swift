@@ -7,8 +7,9 @@ import SwiftProtobuf
 
 /// The wire encoding of a published key set's replies: the ``SnapshotPreparer`` the server hands the engine.
 /// Every reply a hit can send is built here, once per publication: each key's GetKey reply and the set's
-/// GetKeySet reply, fresh and stale, and each compressed too when it is at least `compress_min_bytes`, so a
-/// hit never encodes or compresses anything.
+/// GetKeySet reply, fresh and stale, and each compressed too when it is at least `compress_min_bytes`, and the
+/// usable keys' JWK Set document for the HTTP endpoint (plain and gzip), so a hit never encodes or compresses
+/// anything.
 public enum PreparedReplies {
     /// The preparer to hand to ``JWKSEngine``.
     /// - Parameter compressMinBytes: replies at least this large also get a compressed form.
@@ -50,7 +51,8 @@ public enum PreparedReplies {
         set.droppedCount = UInt32(record.keySet.dropped.count)
         let fresh = reply(set)
         set.stale = true
-        return PreparedKeySet(keys: keys, setFresh: fresh, setStale: reply(set))
+        return PreparedKeySet(
+            keys: keys, setFresh: fresh, setStale: reply(set), document: PreparedDocument(keys: record.keySet.keys))
     }
 
     /// A message's bytes.

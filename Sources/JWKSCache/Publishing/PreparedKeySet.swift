@@ -42,12 +42,15 @@ public final class PreparedKeySet: Sendable {
     /// The whole set while fresh, and while stale.
     public let setFresh: Reply
     public let setStale: Reply
+    /// The usable keys as a JWK Set document for HTTP and file export (nil when the preparer built none).
+    public let document: PreparedDocument?
 
     /// Creates the prepared replies of a set.
-    public init(keys: [String: [Key]], setFresh: Reply, setStale: Reply) {
+    public init(keys: [String: [Key]], setFresh: Reply, setStale: Reply, document: PreparedDocument? = nil) {
         self.keys = keys
         self.setFresh = setFresh
         self.setStale = setStale
+        self.document = document
     }
 
     /// The reply for `kid`, narrowed by `alg` (the first key in document order that accepts it), or nil when

@@ -67,12 +67,13 @@ struct Daemon {
         settings = Self.settings(for: registry, softLimit: FileLimit.raise(), logger: logger)
         let reloader = ConfigReloader(path: path, engine: engine, logger: logger, exporter: exporter)
         // The socket server gets event loops of its own (at the process's priority): lookups never queue behind
-        // the HTTP client's I/O during a refresh storm.
+        // the HTTP client's I/O during a refresh storm. The HTTP JWKS endpoint shares them.
+        let serverLoops = MultiThreadedEventLoopGroup(
+            numberOfThreads: registry.server.eventLoopThreads(cores: System.coreCount))
         let server = JWKSServer(
             dispatcher: RequestDispatcher(
                 engine: engine, settings: settings, hooks: reloader, metrics: exporter.serverMetrics),
-            group: MultiThreadedEventLoopGroup(
-                numberOfThreads: registry.server.eventLoopThreads(cores: System.coreCount)))
+            group: serverLoops)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: EngineService(engine: engine, transport: transport, background: background, logger: logger)),
@@ -83,6 +84,11 @@ struct Daemon {
         if let store {
             services.append(
                 .init(service: SnapshotService(engine: engine, store: store, executor: background, logger: logger)))
+        }
+        if var http = registry.server.http {
+            if case .unix(let path) = http.listen { http.listen = .unix(path: registry.resolve(path)) }
+            let endpoint = JWKSHTTPServer(engine: engine, config: http, group: serverLoops)
+            services.append(.init(service: HTTPEndpointService(server: endpoint, logger: logger)))
         }
         if let address = registry.server.metrics {
             let metrics = MetricsServer(address: address, group: .singleton) { exporter.render(engine: engine) }

@@ -1,0 +1,103 @@
+import JWKSCache
+import JWKSWire
+import NIOCore
+import NIOHTTP1
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One HTTP connection of the JWKS endpoint: hands each complete request to the ``JWKSHTTPResponder`` and
+/// writes its answer. Requests are answered one at a time in order (NIO's pipelining handler before this one
+/// holds the next until the answer's end is written); a `?kid=` miss runs the kid-miss lookup off the event
+/// loop and answers when it returns. A request with a body, or one asking to close, closes the connection after
+/// its answer. An idle connection is closed, unless a request is being answered.
+final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let responder: JWKSHTTPResponder
+    private var peer: PeerCredentials?
+    private var head: HTTPRequestHead?
+    private var hasBody = false
+    private var answering = false
+
+    init(responder: JWKSHTTPResponder) {
+        self.responder = responder
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if responder.identifiesPeers, let provider = context.channel as? any SocketOptionProvider {
+            let credentials: EventLoopFuture<RawPeerCredentials> = provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: RawPeerCredentials.option)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            credentials.whenSuccess { value in
+                handler.value.peer = PeerCredentials(pid: value.pid, uid: value.uid, gid: value.gid)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            hasBody = false
+        case .body:
+            // Bodies are not read: GET and HEAD have none, other methods are refused and the connection closes.
+            hasBody = true
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            answering = true
+            handle(head, kidChecked: false, context: context)
+        }
+    }
+
+    private func handle(_ head: HTTPRequestHead, kidChecked: Bool, context: ChannelHandlerContext) {
+        switch responder.decide(head, peer: peer, kidChecked: kidChecked) {
+        case .answer(let answer):
+            write(answer, for: head, context: context)
+        case .awaitKid(let request, let deadline):
+            let engine = responder.engine
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.makeFutureWithTask {
+                _ = await engine.lookup(
+                    tenant: request.tenant, provider: request.provider, kid: request.kid ?? "", alg: nil,
+                    deadline: deadline)
+            }.whenComplete { _ in
+                let (handler, context) = bound.value
+                guard context.channel.isActive else { return }
+                handler.handle(head, kidChecked: true, context: context)
+            }
+        }
+    }
+
+    private func write(_ answer: JWKSHTTPAnswer, for head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders(answer.headers)
+        headers.add(name: "Content-Length", value: "\(answer.body.readableBytes)")
+        let close = !head.isKeepAlive || hasBody
+        if close { headers.add(name: "Connection", value: "close") }
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: answer.status, headers: headers))),
+            promise: nil)
+        if head.method != .HEAD, answer.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
+        }
+        answering = false
+        guard close else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            if !answering { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

@@ -1,0 +1,313 @@
+import CompressNIO
+import DevIssuer
+import Foundation
+import JWKSCache
+import JWKSClient
+import JWKSConfig
+import JWKSTestSupport
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+@testable import JWKSServer
+
+/// The HTTP JWKS endpoint (`server.http`) against a live engine on a manual clock: documents, validators,
+/// gzip, HEAD, freshness, kid misses, outages, access and hostile clients.
+@Suite("HTTP JWKS endpoint", .serialized)
+struct HTTPEndpointTests {
+    static var tenants: String {
+        """
+        acme:
+          providers:
+            idp: { jwks_uri: "{{BASE}}/acme/jwks" }
+            other: { jwks_uri: "{{BASE}}/other/jwks" }
+        mine:
+          allowed_uids: [\(getuid())]
+          providers:
+            idp: { jwks_uri: "{{BASE}}/acme/jwks" }
+        theirs:
+          allowed_uids: [12345]
+          providers:
+            idp: { jwks_uri: "{{BASE}}/acme/jwks" }
+        partial:
+          providers:
+            idp: { jwks_uri: "{{BASE}}/other/jwks" }
+            down: { jwks_uri: "{{BASE}}/down/jwks" }
+        """
+    }
+
+    /// A harness with the endpoint on TCP (port 0) and on a Unix socket in the harness's directory.
+    final class Endpoint: ScopedHarness {
+        let harness: ServerHarness
+        let tcp: JWKSHTTPServer
+        let unix: JWKSHTTPServer
+        let unixPath: String
+        var port: Int { tcp.boundPort ?? 0 }
+
+        init(adjust: (inout HTTPEndpointConfig) -> Void = { _ in }) async throws {
+            harness = try await ServerHarness(yaml: ServerHarness.yaml(HTTPEndpointTests.tenants)) { issuer in
+                issuer.addIssuer("acme", kinds: [.p256, .rsa2048], maxAge: 300)
+                issuer.addIssuer("other", kinds: [.ed25519], maxAge: 600)
+                issuer.inject(.status(503), at: "/down/jwks")
+            }
+            unixPath = harness.directory.appendingPathComponent("http.sock").path
+            var tcpConfig = HTTPEndpointConfig(listen: .tcp(host: "127.0.0.1", port: 0))
+            adjust(&tcpConfig)
+            var unixConfig = tcpConfig
+            unixConfig.listen = .unix(path: unixPath)
+            tcp = JWKSHTTPServer(
+                engine: harness.engine, config: tcpConfig, group: MultiThreadedEventLoopGroup.singleton)
+            unix = JWKSHTTPServer(
+                engine: harness.engine, config: unixConfig, group: MultiThreadedEventLoopGroup.singleton)
+            try await tcp.start()
+            try await unix.start()
+        }
+
+        func connect() async throws -> RawHTTP { try await RawHTTP.connect(port: port) }
+
+        func shutdown() async {
+            await tcp.shutdown()
+            await unix.shutdown()
+            await harness.shutdown()
+        }
+    }
+
+    @Test("GET a provider: its usable keys as served, JWK Set media type, strong ETag, max-age bounded by expiry")
+    func provider() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            let response = try await client.get("/v1/jwks/acme/idp")
+            #expect(response.status == 200)
+            #expect(response.header("Content-Type") == "application/jwk-set+json")
+            let keys = endpoint.harness.issuer.keys("acme")
+            #expect(response.text == #"{"keys":["# + keys.map(\.json).joined(separator: ",") + "]}")
+            let etag = try #require(response.header("ETag"))
+            #expect(etag.hasPrefix("\"") && etag.hasSuffix("\"") && !etag.hasPrefix("W/"))
+            #expect(response.header("Cache-Control") == "max-age=300")
+            #expect(response.header("Vary") == "Accept-Encoding")
+            // 100 s later the daemon's own expiry is 200 s away: no cache may keep the keys longer.
+            endpoint.harness.clock.advance(by: .seconds(100))
+            let later = try await client.get("/v1/jwks/acme/idp")
+            #expect(later.header("Cache-Control") == "max-age=200")
+            #expect(later.header("ETag") == etag)
+            await client.close()
+        }
+    }
+
+    @Test("If-None-Match answers 304 (weak comparison, lists, *); another tag gets the document")
+    func conditional() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            let etag = try #require(try await client.get("/v1/jwks/acme/idp").header("ETag"))
+            for value in [etag, "W/\(etag)", "\"other\", \(etag)", "*"] {
+                let response = try await client.get("/v1/jwks/acme/idp", headers: [("If-None-Match", value)])
+                #expect(response.status == 304, "\(value)")
+                #expect(response.body.isEmpty && response.header("ETag") == etag)
+            }
+            let other = try await client.get("/v1/jwks/acme/idp", headers: [("If-None-Match", "\"nope\"")])
+            #expect(other.status == 200 && !other.body.isEmpty)
+            await client.close()
+        }
+    }
+
+    @Test("gzip is answered with the body compressed at publication; its ETag differs from the plain one")
+    func gzip() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            let plain = try await client.get("/v1/jwks/acme/idp")
+            let zipped = try await client.get("/v1/jwks/acme/idp", headers: [("Accept-Encoding", "br, gzip;q=0.8")])
+            #expect(zipped.header("Content-Encoding") == "gzip")
+            #expect(Array(zipped.body.prefix(2)) == [0x1F, 0x8B])
+            var input = ByteBuffer(bytes: zipped.body)
+            let inflated = try input.decompress(with: .gzip)
+            #expect(Array(buffer: inflated) == plain.body)
+            #expect(zipped.header("ETag") != plain.header("ETag"))
+            let refused = try await client.get("/v1/jwks/acme/idp", headers: [("Accept-Encoding", "gzip;q=0")])
+            #expect(refused.header("Content-Encoding") == nil && refused.body == plain.body)
+            let conditional = try await client.get(
+                "/v1/jwks/acme/idp", headers: [("Accept-Encoding", "gzip"), ("If-None-Match", zipped.header("ETag")!)])
+            #expect(conditional.status == 304)
+            await client.close()
+        }
+    }
+
+    @Test("HEAD has the GET's headers and no body; pipelined requests are answered in order")
+    func headAndPipelining() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            try await client.send(
+                "HEAD /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /v1/jwks/acme/other HTTP/1.1\r\nHost: x\r\n\r\n")
+            let responses = try await client.responses(3, headOnly: [0])
+            #expect(responses[0].status == 200 && responses[0].body.isEmpty)
+            #expect(responses[0].header("Content-Length") == "\(responses[1].body.count)")
+            #expect(responses[0].header("ETag") == responses[1].header("ETag"))
+            #expect(responses[2].kids == endpoint.harness.issuer.keys("other").map(\.kid))
+            await client.close()
+        }
+    }
+
+    @Test("the ETag changes exactly when the set changes")
+    func etagFollowsTheSet() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            let first = try #require(try await client.get("/v1/jwks/acme/idp").header("ETag"))
+            // A refetch of the same document: same tag.
+            _ = try await endpoint.harness.client.refresh(tenant: "acme", provider: "idp")
+            #expect(try await client.get("/v1/jwks/acme/idp").header("ETag") == first)
+            let added = try #require(endpoint.harness.issuer.rotate("acme"))
+            _ = try await endpoint.harness.client.refresh(tenant: "acme", provider: "idp")
+            let rotated = try await client.get("/v1/jwks/acme/idp")
+            #expect(rotated.header("ETag") != first)
+            #expect(rotated.kids.first == added.kid)
+            await client.close()
+        }
+    }
+
+    @Test("?kid= of a key the set lacks runs the kid-miss rule: the new key is in that same response")
+    func kidMiss() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            let added = try #require(endpoint.harness.issuer.rotate("acme"))
+            let plain = try await client.get("/v1/jwks/acme/idp")
+            #expect(!plain.kids.contains(added.kid), "no refetch without ?kid=")
+            let response = try await client.get("/v1/jwks/acme/idp?kid=\(added.kid)&timeout=5000")
+            #expect(response.status == 200 && response.kids.contains(added.kid))
+            // The tenant's merged document too.
+            let second = try #require(endpoint.harness.issuer.rotate("other"))
+            let merged = try await client.get("/v1/jwks/acme?kid=\(second.kid)")
+            #expect(merged.kids.contains(second.kid))
+            // A kid nobody has: answered with the set after the (cooled-down) miss, not an error.
+            let absent = try await client.get("/v1/jwks/acme/idp?kid=nobody%20has%20it&timeout=200")
+            #expect(absent.status == 200 && !absent.kids.contains("nobody has it"))
+            for bad in ["kid=", "kid=%zz", "kid=\(String(repeating: "k", count: 257))", "timeout=-1", "timeout=99999"] {
+                let refused = try await client.get("/v1/jwks/acme/idp?\(bad)")
+                #expect(refused.status == 400, "\(bad)")
+                #expect(refused.json?["error"] as? String == "bad_request")
+            }
+            await client.close()
+        }
+    }
+
+    @Test("a provider without keys is 503 with Retry-After; while still loading it says so")
+    func unavailable() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            let down = try await client.get("/v1/jwks/partial/down")
+            #expect(down.status == 503 && down.header("Retry-After") == "5")
+            #expect(down.json?["error"] as? String == "unavailable")
+            #expect((down.json?["message"] as? String)?.contains("HTTP 503") == true, "\(down.text)")
+            // The merged document has what there is, says what is missing, and asks caches to come back soon.
+            let partial = try await client.get("/v1/jwks/partial")
+            #expect(partial.status == 200 && partial.kids == endpoint.harness.issuer.keys("other").map(\.kid))
+            #expect(partial.header("JWKSD-Missing-Providers") == "down")
+            #expect(partial.header("Cache-Control") == "max-age=0")
+            await client.close()
+        }
+        let loading = JWKSHTTPResponder.unavailable(
+            ProviderSnapshot(key: ProviderKey(tenant: "t", provider: "p"), record: nil, lastError: nil))
+        #expect(loading.status == .serviceUnavailable)
+        #expect(loading.headers.contains { $0 == ("Retry-After", "1") })
+        #expect(String(buffer: loading.body).contains(#""error":"loading""#))
+    }
+
+    @Test("during an outage the last good keys are served with JWKSD-Stale and max-age=0")
+    func stale() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            let fresh = try await client.get("/v1/jwks/acme/idp")
+            endpoint.harness.issuer.inject(.status(503), at: "/acme/jwks")
+            let events = endpoint.harness.engine.events()
+            endpoint.harness.clock.advance(by: .seconds(301))
+            for await event in events where event.key == ProviderKey(tenant: "acme", provider: "idp") {
+                if case .failed = event.kind { break }
+            }
+            let stale = try await client.get("/v1/jwks/acme/idp")
+            #expect(stale.status == 200 && stale.body == fresh.body)
+            #expect(stale.header("JWKSD-Stale") == "true")
+            #expect(stale.header("Cache-Control") == "max-age=0")
+            let merged = try await client.get("/v1/jwks/acme")
+            #expect(merged.header("JWKSD-Stale") == "true")
+            await client.close()
+        }
+    }
+
+    @Test("peer ACLs apply on the unix listener; tenants with ACLs are 404 over TCP")
+    func access() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let unix = try await RawHTTP.connect(unixPath: endpoint.unixPath)
+            #expect(try await unix.get("/v1/jwks/mine/idp").status == 200)
+            #expect(try await unix.get("/v1/jwks/mine").status == 200)
+            let refused = try await unix.get("/v1/jwks/theirs/idp")
+            let unknown = try await unix.get("/v1/jwks/nobody/idp")
+            #expect(refused.status == 404)
+            #expect(unknown.status == 404)
+            #expect(refused.text.replacingOccurrences(of: "theirs", with: "nobody") == unknown.text)
+            await unix.close()
+            let tcp = try await endpoint.connect()
+            #expect(try await tcp.get("/v1/jwks/mine/idp").status == 404)
+            #expect(try await tcp.get("/v1/jwks/theirs").status == 404)
+            #expect(try await tcp.get("/v1/jwks/acme/idp").status == 200)
+            await tcp.close()
+        }
+    }
+
+    @Test("bad paths, methods and ids: 404/405 with JSON; the connection keeps serving")
+    func badRequests() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let client = try await endpoint.connect()
+            for path in [
+                "/", "/v1/jwks", "/v1/jwks/", "/v1/jwks/acme/idp/extra", "/v1/jwks/ac%20me", "/v2/jwks/acme",
+                "/v1/jwks/acme/nope", "/v1/jwks/\(String(repeating: "a", count: 65))", "/v1/jwks/../etc/passwd",
+            ] {
+                let response = try await client.get(path)
+                #expect(response.status == 404, "\(path)")
+                #expect(response.json?["error"] as? String == "not_found", "\(path)")
+            }
+            let post = try await client.get("/v1/jwks/acme", method: "DELETE")
+            #expect(post.status == 405 && post.header("Allow") == "GET, HEAD")
+            // A request with a body closes the connection after its answer (bodies are never read).
+            let other = try await endpoint.connect()
+            try await other.send("POST /v1/jwks/acme HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+            #expect(try await other.responses(1)[0].status == 405)
+            #expect(await other.isClosed(within: .seconds(5)))
+            #expect(try await client.get("/v1/jwks/acme/idp").status == 200)
+            await client.close()
+        }
+    }
+
+    @Test("oversized headers, slow heads and too many connections are cut off; the endpoint keeps serving")
+    func hostileClients() async throws {
+        try await withHarness(
+            try await Endpoint { config in
+                config.maxConnections = 3
+                config.requestTimeout = .milliseconds(300)
+                config.maxHeaderBytes = 4_096
+            }
+        ) { endpoint in
+            let huge = try await endpoint.connect()
+            try await huge.send(
+                "GET /v1/jwks/acme/idp HTTP/1.1\r\nX-Big: \(String(repeating: "a", count: 8_192))\r\n\r\n")
+            #expect(try await huge.responses(1)[0].status == 400)
+            #expect(await huge.isClosed(within: .seconds(5)))
+
+            let slow = try await endpoint.connect()
+            try await slow.send("GET /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n")
+            try await Task.sleep(for: .milliseconds(100))
+            try await slow.send("X-Drip: 1\r\n")
+            #expect(await slow.isClosed(within: .seconds(5)), "a head that does not complete in time is closed")
+
+            var open: [RawHTTP] = []
+            for _ in 0..<3 { open.append(try await endpoint.connect()) }
+            #expect(try await open[0].get("/v1/jwks/acme/idp").status == 200)
+            let extra = try await endpoint.connect()
+            #expect(await extra.isClosed(within: .seconds(5)), "past max_connections")
+            for client in open { await client.close() }
+            #expect(await eventually { endpoint.tcp.openConnections == 0 })
+            let after = try await endpoint.connect()
+            #expect(try await after.get("/v1/jwks/acme/idp").status == 200)
+            await after.close()
+        }
+    }
+}
