@@ -5,14 +5,14 @@
 # .build-fuzz/crashes/TARGET and fails the script; make it a regression test (see Fuzz/README.md).
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer flags...]
 #   scripts/fuzz.sh all SECONDS            every target in turn (CI's smoke run)
-# Targets: frame connection request yaml jwks headers snapshot
+# Targets: frame connection request yaml jwks headers snapshot jws http
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:?usage: scripts/fuzz.sh TARGET|all SECONDS [libFuzzer flags...]}"
 seconds="${2:?usage: scripts/fuzz.sh TARGET|all SECONDS [libFuzzer flags...]}"
 shift 2
 extra=("$@")
-targets=(frame connection request yaml jwks headers snapshot jws)
+targets=(frame connection request yaml jwks headers snapshot jws http)
 scripts/install-deps.sh
 swift build --package-path Fuzz --scratch-path .build-fuzz -c debug \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \

@@ -36,6 +36,14 @@ final class ConnectionFuzz: Sendable {
     }
 
     func run(_ bytes: [UInt8]) {
+        UnixPeer.exchange(bytes, with: socketPath)
+    }
+}
+
+/// One peer on a Unix socket: sends the bytes, half-closes, and reads until the server closes. The connection
+/// must end within 5 s whatever the bytes: a hang is a failure libFuzzer keeps.
+enum UnixPeer {
+    static func exchange(_ bytes: [UInt8], with socketPath: String) {
         let descriptor = try! UnixSocket.connect(socketPath)
         defer { close(descriptor) }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)

@@ -18,6 +18,8 @@ enum FuzzTarget: String, CaseIterable {
     case snapshot
     /// Compact JWS tokens: parsing, and verification with fixed keys.
     case jws
+    /// The HTTP JWKS endpoint on a Unix socket: any bytes from a connected client.
+    case http
 
     /// Runs one input.
     func run(_ bytes: [UInt8]) {
@@ -30,6 +32,7 @@ enum FuzzTarget: String, CaseIterable {
         case .headers: HeadersFuzz.run(bytes)
         case .snapshot: SnapshotFuzz.shared.run(bytes)
         case .jws: JWSFuzz.run(bytes)
+        case .http: HTTPFuzz.shared.run(bytes)
         }
     }
 }
