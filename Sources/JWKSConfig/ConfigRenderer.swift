@@ -46,6 +46,13 @@ public enum ConfigRenderer {
                 "    kid_wait: \(DurationText.format(http.kidWait))",
             ]
         }
+        if let export = server.export {
+            lines += [
+                "  export:", "    dir: \(quote(export.dir))", "    file_mode: \"0\(String(export.fileMode, radix: 8))\"",
+            ]
+            if let owner = export.owner { lines.append("    owner: \(owner)") }
+            if let group = export.group { lines.append("    group: \(group)") }
+        }
         lines.append("defaults:")
         lines += policy(config.defaults, indent: "  ")
         lines.append(config.tenants.isEmpty ? "tenants: {}" : "tenants:")

@@ -294,6 +294,19 @@ let invalidCases: [InvalidCase] = [
             "t.yaml:6:15: server.http.kid_wait: must be at most 10s",
         ], codes: [.invalidValue, .invalidValue]),
     InvalidCase(
+        name: "server.export without dir, with a group-writable mode",
+        yaml: "version: 1\nserver:\n  export:\n    file_mode: \"0666\"\n",
+        expected: [
+            "t.yaml:4:5: server.export.dir: missing; e.g. dir: /run/jwksd/jwks",
+        ], codes: [.missingKey]),
+    InvalidCase(
+        name: "server.export mode and owner out of range",
+        yaml: "version: 1\nserver:\n  export:\n    dir: ./jwks\n    file_mode: \"0666\"\n    owner: -1\n",
+        expected: [
+            "t.yaml:5:16: server.export.file_mode: \"0666\" is not an octal mode giving the owner read and write and nobody else write, such as \"0644\"",
+            "t.yaml:6:12: server.export.owner: must be between 0 and 4294967294",
+        ], codes: [.invalidValue, .invalidValue]),
+    InvalidCase(
         name: "several problems at once, in file order",
         yaml: "version: 1\nserver:\n  max_conections: 5\ndefaults:\n  min_ttl: 30\n"
             + "tenants:\n  a:\n    providers:\n      p: {}\n",

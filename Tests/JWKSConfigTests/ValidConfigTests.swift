@@ -140,6 +140,11 @@ struct ValidConfigTests {
         http.idleTimeout = .seconds(30)
         http.kidWait = .milliseconds(500)
         config.server.http = http
+        var export = ExportConfig(dir: "/run/jwksd/jwks")
+        export.fileMode = 0o640
+        export.owner = 101
+        export.group = 102
+        config.server.export = export
         var policy = ProviderPolicy()
         policy.refreshEarly = .seconds(45)
         policy.prefetchJitter = .milliseconds(2_500)

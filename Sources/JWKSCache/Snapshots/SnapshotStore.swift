@@ -97,7 +97,7 @@ public struct SnapshotStore: Sendable {
         let file = try Self.encode(entry)
         let descriptor = try openDirectory()
         defer { close(descriptor) }
-        try Self.writeAtomically(file, name: (target as NSString).lastPathComponent, in: descriptor, path: target)
+        try AtomicFile.write(file, name: (target as NSString).lastPathComponent, in: descriptor, path: target)
     }
 
     /// The file's bytes for an entry: magic, version, length, zlib payload, checksum.
@@ -279,38 +279,5 @@ public struct SnapshotStore: Sendable {
         case .tooLarge(let size):
             throw Rejection(path: path, reason: "is \(size) bytes; the most a snapshot may have is \(limit)")
         }
-    }
-
-    /// Writes `bytes` to a new file with a random name in the directory (`O_EXCL | O_NOFOLLOW`: nothing planted
-    /// there is followed or reused), fsyncs it, renames it over `name` and fsyncs the directory.
-    private static func writeAtomically(_ bytes: [UInt8], name: String, in directory: Int32, path: String) throws {
-        var random = SystemRandomNumberGenerator()
-        let temporary = ".\(name).tmp-\(String(random.next(), radix: 36))"
-        let descriptor = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw Rejection(path: path, reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
-        }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            guard written > 0 else {
-                if written < 0, errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(descriptor)
-                unlinkat(directory, temporary, 0)
-                throw Rejection(path: path, reason: "write failed: \(reason)")
-            }
-            offset += written
-        }
-        guard fsync(descriptor) == 0, close(descriptor) == 0 else {
-            unlinkat(directory, temporary, 0)
-            throw Rejection(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))")
-        }
-        guard renameat(directory, temporary, directory, name) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlinkat(directory, temporary, 0)
-            throw Rejection(path: path, reason: "rename failed: \(reason)")
-        }
-        fsync(directory)
     }
 }

@@ -103,7 +103,35 @@ extension ConfigDecoder {
         }
         if let uids = ids(fields, "admin_uids", allowEmpty: true) { server.adminUIDs = uids }
         if let pair = fields["http"] { server.http = decodeHTTP(pair.value, path: fields.path("http")) }
+        if let pair = fields["export"] { server.export = decodeExport(pair.value, path: fields.path("export")) }
         return server
+    }
+
+    /// `server.export`: `dir` is required; `file_mode` (octal, at least owner read and write), `owner`, `group`.
+    mutating func decodeExport(_ node: YAMLNode, path: String) -> ExportConfig? {
+        guard let fields = fields(of: node, path: path, known: Self.exportKeys) else { return nil }
+        guard fields["dir"] != nil else {
+            report(.missingKey, node.mark, fields.path("dir"), "missing; e.g. dir: /run/jwksd/jwks")
+            return nil
+        }
+        guard let dir = string(fields, "dir") else { return nil }
+        var export = ExportConfig(dir: dir)
+        if let pair = fields["file_mode"],
+            let mode = scalar(pair.value, fields.path("file_mode"), expected: "an octal mode such as \"0644\"")
+        {
+            if let value = UInt16(mode, radix: 8), value <= 0o777, mode.count <= 4, value & 0o600 == 0o600,
+                value & 0o022 == 0
+            {
+                export.fileMode = value
+            } else {
+                report(
+                    .invalidValue, pair.value.mark, fields.path("file_mode"),
+                    "\"\(mode)\" is not an octal mode giving the owner read and write and nobody else write, such as \"0644\"")
+            }
+        }
+        if let value = integer(fields, "owner", range: 0...4_294_967_294) { export.owner = UInt32(value) }
+        if let value = integer(fields, "group", range: 0...4_294_967_294) { export.group = UInt32(value) }
+        return export
     }
 
     /// `server.http`: `listen` (`host:port` or `unix:/path`) is required; the rest have defaults.

@@ -7,7 +7,9 @@ struct ConfigDecoder {
         "max_connections_per_uid", "max_watches_per_uid", "max_calls_per_connection", "idle_timeout",
         "max_concurrent_fetches", "snapshot_dir", "metrics", "admin_uids", "event_loop_threads",
         "verify_cache_entries", "verify_cache_bytes", "max_waiting_calls_per_uid", "http",
+        "export",
     ]
+    static let exportKeys = ["dir", "file_mode", "owner", "group"]
     static let httpKeys = [
         "listen", "socket_mode", "max_connections", "max_header_bytes", "request_timeout", "idle_timeout", "kid_wait",
     ]

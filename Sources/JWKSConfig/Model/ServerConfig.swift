@@ -29,6 +29,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var metrics: String?
     /// The HTTP JWKS endpoint; `nil` disables it.
     public var http: HTTPEndpointConfig?
+    /// The JWK Set file export; `nil` disables it.
+    public var export: ExportConfig?
     /// Peers allowed to call admin methods; `nil` means the daemon's own uid and root.
     public var adminUIDs: [UInt32]?
     /// Event-loop threads serving the socket; `nil` means half the host's cores, at least one.

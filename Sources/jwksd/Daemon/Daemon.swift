@@ -85,6 +85,14 @@ struct Daemon {
             services.append(
                 .init(service: SnapshotService(engine: engine, store: store, executor: background, logger: logger)))
         }
+        if var export = registry.server.export {
+            export.dir = registry.resolve(export.dir)
+            services.append(
+                .init(
+                    service: ExportService(
+                        engine: engine, exporter: DocumentExporter(engine: engine, config: export),
+                        executor: background, logger: logger)))
+        }
         if var http = registry.server.http {
             if case .unix(let path) = http.listen { http.listen = .unix(path: registry.resolve(path)) }
             let endpoint = JWKSHTTPServer(engine: engine, config: http, group: serverLoops)
