@@ -48,7 +48,8 @@ public enum ConfigRenderer {
         }
         if let export = server.export {
             lines += [
-                "  export:", "    dir: \(quote(export.dir))", "    file_mode: \"0\(String(export.fileMode, radix: 8))\"",
+                "  export:", "    dir: \(quote(export.dir))",
+                "    file_mode: \"0\(String(export.fileMode, radix: 8))\"",
             ]
             if let owner = export.owner { lines.append("    owner: \(owner)") }
             if let group = export.group { lines.append("    group: \(group)") }

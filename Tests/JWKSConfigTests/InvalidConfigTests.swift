@@ -297,7 +297,7 @@ let invalidCases: [InvalidCase] = [
         name: "server.export without dir, with a group-writable mode",
         yaml: "version: 1\nserver:\n  export:\n    file_mode: \"0666\"\n",
         expected: [
-            "t.yaml:4:5: server.export.dir: missing; e.g. dir: /run/jwksd/jwks",
+            "t.yaml:4:5: server.export.dir: missing; e.g. dir: /run/jwksd/jwks"
         ], codes: [.missingKey]),
     InvalidCase(
         name: "server.export mode and owner out of range",

@@ -62,7 +62,8 @@ struct DocumentExporterTests {
             #expect(FileMode(dir + "/acme")?.permissions == 0o750)
             let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
             #expect(names == ["acme", "acme.json"], "nothing for the tenant .., nothing outside")
-            let parent = try FileManager.default.contentsOfDirectory(atPath: (dir as NSString).deletingLastPathComponent)
+            let parent = try FileManager.default.contentsOfDirectory(
+                atPath: (dir as NSString).deletingLastPathComponent)
             #expect(parent == ["jwks"])
         }
     }

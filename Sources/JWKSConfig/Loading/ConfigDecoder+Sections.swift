@@ -126,7 +126,8 @@ extension ConfigDecoder {
             } else {
                 report(
                     .invalidValue, pair.value.mark, fields.path("file_mode"),
-                    "\"\(mode)\" is not an octal mode giving the owner read and write and nobody else write, such as \"0644\"")
+                    "\"\(mode)\" is not an octal mode giving the owner read and write and nobody else write, such as \"0644\""
+                )
             }
         }
         if let value = integer(fields, "owner", range: 0...4_294_967_294) { export.owner = UInt32(value) }

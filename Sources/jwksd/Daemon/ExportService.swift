@@ -39,7 +39,8 @@ struct ExportService: Service {
 
     private func log(_ failures: [AtomicFile.Failure]) {
         for failure in failures {
-            logger.error("export file not written", metadata: ["file": "\(failure.path)", "error": "\(failure.reason)"])
+            logger.error(
+                "export file not written", metadata: ["file": "\(failure.path)", "error": "\(failure.reason)"])
         }
     }
 }
