@@ -277,6 +277,33 @@ struct HTTPEndpointTests {
         }
     }
 
+    @Test("thousands of pipelined requests from a client that does not read: answered in order once it reads")
+    func pipelinedWithoutReading() async throws {
+        try await withHarness(try await Endpoint()) { endpoint in
+            let flooder = try await endpoint.connect()
+            try await flooder.setReading(false)
+            let count = 1_500
+            try await flooder.send(String(repeating: "GET /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n\r\n", count: count))
+            try await Task.sleep(for: .milliseconds(300))
+            let other = try await endpoint.connect()
+            #expect(try await other.get("/v1/jwks/acme/other").status == 200, "others are served meanwhile")
+            try await flooder.setReading(true)
+            let responses = try await flooder.responses(count, within: .seconds(30))
+            #expect(responses.count == count && responses.allSatisfy { $0.status == 200 })
+            await flooder.close()
+            await other.close()
+        }
+        try await withHarness(try await Endpoint { $0.idleTimeout = .milliseconds(300) }) { endpoint in
+            // It never reads: once the socket's buffers are full nothing moves, and the idle timeout closes it.
+            let flooder = try await endpoint.connect()
+            try await flooder.setReading(false)
+            try await flooder.send(
+                String(repeating: "GET /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n\r\n", count: 8_000))
+            #expect(await eventually(within: .seconds(10)) { endpoint.tcp.openConnections == 0 })
+            await flooder.close()
+        }
+    }
+
     @Test("oversized headers, slow heads and too many connections are cut off; the endpoint keeps serving")
     func hostileClients() async throws {
         try await withHarness(

@@ -62,6 +62,12 @@ final class RawHTTP: Sendable {
         return RawHTTP(channel: channel, collector: collector)
     }
 
+    /// Stops or resumes reading from the socket (a client that does not read its responses).
+    func setReading(_ reading: Bool) async throws {
+        try await channel.setOption(.autoRead, value: reading).get()
+        if reading { channel.read() }
+    }
+
     /// Sends bytes as they are.
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(string: text))
@@ -79,12 +85,15 @@ final class RawHTTP: Sendable {
         -> [Response]
     {
         let deadline = ContinuousClock.now + timeout
+        var parsedAt = -1
         while ContinuousClock.now < deadline {
             let (bytes, closed) = collector.received.withLockedValue { ($0.bytes, $0.closed) }
-            if let (responses, used) = Self.parse(bytes, count: count, headOnly: headOnly) {
+            // Parsed again only when more bytes came.
+            if bytes.count != parsedAt, let (responses, used) = Self.parse(bytes, count: count, headOnly: headOnly) {
                 collector.received.withLockedValue { $0.bytes.removeFirst(used) }
                 return responses
             }
+            parsedAt = bytes.count
             if closed { throw RawHTTPError.closed(String(decoding: bytes, as: UTF8.self)) }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -142,13 +151,20 @@ final class RawHTTP: Sendable {
     }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        var index = start
-        while index + needle.count <= haystack.count {
-            if haystack[index..<index + needle.count].elementsEqual(needle) { return index }
-            index += 1
+        haystack.withUnsafeBufferPointer { bytes in
+            needle.withUnsafeBufferPointer { pattern in
+                var index = start
+                while index + pattern.count <= bytes.count {
+                    if bytes[index] == pattern[0],
+                        memcmp(bytes.baseAddress! + index, pattern.baseAddress!, pattern.count) == 0
+                    {
+                        return index
+                    }
+                    index += 1
+                }
+                return nil
+            }
         }
-        return nil
     }
 }
 

@@ -10,8 +10,9 @@ import NIOHTTP1
 /// One HTTP connection of the JWKS endpoint: hands each complete request to the ``JWKSHTTPResponder`` and
 /// writes its answer. Requests are answered one at a time in order (NIO's pipelining handler before this one
 /// holds the next until the answer's end is written); a `?kid=` miss runs the kid-miss lookup off the event
-/// loop and answers when it returns. A request with a body, or one asking to close, closes the connection after
-/// its answer. An idle connection is closed, unless a request is being answered.
+/// loop and answers when it returns. A request is answered only while the connection is writable. A request with a
+/// body, or one asking to close, closes the connection after its answer. An idle connection is closed (one whose
+/// client stopped reading too), unless a `?kid=` lookup is running.
 final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -20,7 +21,10 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var peer: PeerCredentials?
     private var head: HTTPRequestHead?
     private var hasBody = false
-    private var answering = false
+    /// A `?kid=` lookup is running: the connection is busy, not idle.
+    private var awaitingKid = false
+    /// A complete request waiting for the connection to become writable (its client does not read).
+    private var waiting: HTTPRequestHead?
 
     init(responder: JWKSHTTPResponder) {
         self.responder = responder
@@ -49,9 +53,22 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            answering = true
+            // A client that does not read its answers gets no more: the next request waits (and NIO's pipelining
+            // handler reads nothing further) until the socket drains, so answers never pile up in memory.
+            guard context.channel.isWritable else {
+                waiting = head
+                return
+            }
             handle(head, kidChecked: false, context: context)
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let head = waiting {
+            waiting = nil
+            handle(head, kidChecked: false, context: context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func handle(_ head: HTTPRequestHead, kidChecked: Bool, context: ChannelHandlerContext) {
@@ -60,6 +77,7 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             write(answer, for: head, context: context)
         case .awaitKid(let request, let deadline):
             let engine = responder.engine
+            awaitingKid = true
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.makeFutureWithTask {
                 _ = await engine.lookup(
@@ -67,6 +85,7 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     deadline: deadline)
             }.whenComplete { _ in
                 let (handler, context) = bound.value
+                handler.awaitingKid = false
                 guard context.channel.isActive else { return }
                 handler.handle(head, kidChecked: true, context: context)
             }
@@ -84,7 +103,6 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if head.method != .HEAD, answer.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
         }
-        answering = false
         guard close else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
@@ -95,7 +113,7 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
-            if !answering { context.close(promise: nil) }
+            if !awaitingKid { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
