@@ -81,7 +81,7 @@ struct KeyCacheTests {
             #expect(cache.cachedKey(tenant: "acme", provider: "other", kid: "other-0") != nil)
             #expect(cache.cachedKey(tenant: "beta", provider: "idp", kid: "beta-0") != nil)
             let error = await #expect(throws: RPCError.self) {
-                _ = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-1", timeout: .milliseconds(200))
+                _ = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-1", timeout: .seconds(5))
             }
             #expect(error?.code == .notFound)
             let new = try await cache.getKey(tenant: "acme", provider: "idp", kid: added.kid)
@@ -118,7 +118,7 @@ struct KeyCacheTests {
                 #expect(await eventually(within: .seconds(15)) { cache.isLive })
                 let gone = await #expect(throws: RPCError.self) {
                     _ = try await cache.getKey(
-                        tenant: "acme", provider: "idp", kid: "acme-1", timeout: .milliseconds(200))
+                        tenant: "acme", provider: "idp", kid: "acme-1", timeout: .seconds(5))
                 }
                 #expect(gone?.code == .notFound)
                 let kept = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
