@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: install what is missing, lint, build, test.
+# Runs every test on a fresh machine: install what is missing, lint, build, test (Swift, then the Python client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -14,3 +14,5 @@ fi
 rm -f .build-warnings.log
 # In parallel: tests wait with bounded polls (eventually), never on a fixed sleep that a loaded machine misses.
 swift test --skip-build "$@"
+# The Python client package's tests against the daemon just built (clients/python/tests, ~35 s).
+scripts/python-tests.sh
