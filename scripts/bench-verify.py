@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Latency of one JWT verification from Python: jwksd's VerifyJWT through the Unix socket (the Client of
-examples/python/jwksd_client.py, one call at a time) against PyJWT's jwt.decode in process with the key already
-loaded (a PyJWK made once), same token and same checks (signature, iss, aud, exp/nbf with a 60 s leeway, exp
+"""Latency of one JWT verification from Python: jwksd's VerifyJWT through the Unix socket (`jwksd.Client.verify` of
+the client package, clients/python, one call at a time: the reply's claims and header parsed into dicts) against
+PyJWT's jwt.decode in process with the key already loaded (a PyJWK made once), same token and same checks (signature, iss, aud, exp/nbf with a 60 s leeway, exp
 required).
 
     .build-python/bin/python3 scripts/bench-verify.py prepare DIR
@@ -41,9 +41,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-sys.dont_write_bytecode = True  # importing the client must not leave __pycache__ in the work tree
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "python"))
-from jwksd_client import Client, JWKSDError  # noqa: E402
+import jwksd  # the client package, clients/python (scripts/python-env.sh installs it into .build-python)
 
 ISSUER = "https://bench.example"
 AUDIENCE = "api://bench"
@@ -156,13 +154,10 @@ def wait_for_socket(path, process, seconds=30):
         if process.poll() is not None:
             raise SystemExit(f"the daemon exited with {process.returncode} before listening")
         try:
-            client = Client(path)
-            try:
+            with jwksd.Client(path) as client:
                 if client.health().serving:
                     return
-            finally:
-                client.close()
-        except (JWKSDError, OSError):
+        except jwksd.Error:
             pass
         time.sleep(0.1)
     raise SystemExit(f"no daemon serving on {path} after {seconds} s")
@@ -189,21 +184,21 @@ def run(args):
     try:
         if daemon:
             wait_for_socket(socket_path, daemon)
-        client = Client(socket_path)
+        client = jwksd.Client(socket_path)
         try:
             rows = []
             for name, alg, tokens in scenarios:
                 key = public[alg]
 
                 def by_socket(token):
-                    client.verify(args.tenant, token, provider=args.provider)
+                    client.verify(token, args.tenant, provider=args.provider)
 
                 def by_pyjwt(token, key=key, alg=alg):
                     jwt.decode(token, key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER, leeway=LEEWAY,
                                options={"require": ["exp"]})
 
                 # Both sides must accept the token before they are timed.
-                reply = client.verify(args.tenant, tokens[0], provider=args.provider)
+                reply = client.verify(tokens[0], args.tenant, provider=args.provider)
                 by_pyjwt(tokens[0])
                 print(f"{name}: verified by {args.tenant}/{reply.provider} key {reply.kid}; timing", file=sys.stderr)
                 socket_times, pyjwt_times = measure([by_socket, by_pyjwt], tokens, args.warmup, args.iterations)
@@ -212,7 +207,7 @@ def run(args):
             (floor,) = measure([lambda _: client.health()], [None], args.warmup, args.iterations)
         finally:
             client.close()
-    except JWKSDError as error:
+    except jwksd.Error as error:
         print(error, file=sys.stderr)
         return 10 + error.code
     finally:

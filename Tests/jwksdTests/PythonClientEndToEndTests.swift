@@ -3,17 +3,18 @@ import Foundation
 import JWKSTestSupport
 import Testing
 
-/// examples/python/jwksd_client.py (written from Protocol/ alone) against a live daemon.
+/// The Python client package's command line, `python -m jwksd` (clients/python, written from Protocol/ alone),
+/// against a live daemon.
 @Suite("Python example client end to end", .serialized)
 struct PythonClientEndToEndTests {
-    /// The interpreter scripts/python-env.sh prepares (with protobuf from PyPI).
+    /// The interpreter scripts/python-env.sh prepares (with protobuf from PyPI and the jwksd package installed).
     static var python: URL { DemoEndToEndTests.repository.appendingPathComponent(".build-python/bin/python3") }
-    static var client: String {
-        DemoEndToEndTests.repository.appendingPathComponent("examples/python/jwksd_client.py").path
-    }
 
+    /// Runs `python -m jwksd ARGUMENTS`. PYTHONSAFEPATH: the installed package, never a `jwksd` folder in the
+    /// working directory.
     static func run(_ arguments: [String]) async throws -> ServeEndToEndTests.Run {
-        try await ServeEndToEndTests.run([client] + arguments, executable: python)
+        try await ServeEndToEndTests.run(
+            ["-m", "jwksd"] + arguments, environment: ["PYTHONSAFEPATH": "1"], executable: python)
     }
 
     @Test("get, keys (a compressed reply), status, health and a NOT_FOUND exit code")

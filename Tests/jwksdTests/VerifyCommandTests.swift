@@ -59,7 +59,7 @@ struct VerifyCommandTests {
         #expect(otherAudience.status == 26)
         #expect(otherAudience.errors.hasPrefix("UNAUTHENTICATED: bad_audience: "), "\(otherAudience.errors)")
 
-        // The Python example client's verify, on the same daemon.
+        // The Python client's verify (python -m jwksd), on the same daemon.
         try #require(
             FileManager.default.isExecutableFile(atPath: PythonClientEndToEndTests.python.path),
             "no Python environment: run scripts/python-env.sh (scripts/test.sh does)")
