@@ -21,56 +21,64 @@ struct JWKSHTTPRequest: Equatable, Sendable {
     /// The longest `?timeout=` (the config's `kid_wait` bound).
     static let maximumTimeoutMilliseconds = Int(HTTPEndpointConfig.maximumKidWait.components.seconds * 1_000)
 
-    /// Parses a request target.
+    /// The path every document is under.
+    static let prefix = "/v1/jwks/"
+
+    /// Parses a request target (one pass over its bytes; the query only when there is one).
     static func parse(target: String) throws(Refusal) -> JWKSHTTPRequest {
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = parts[0]
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        // "", "v1", "jwks", tenant[, provider]
-        guard segments.count == 4 || segments.count == 5, segments[0].isEmpty, segments[1] == "v1",
-            segments[2] == "jwks"
-        else {
+        let bytes = target.utf8
+        guard bytes.starts(with: prefix.utf8) else {
             throw .notFound("no such document: the endpoint serves /v1/jwks/{tenant} and /v1/jwks/{tenant}/{provider}")
         }
-        let tenant = String(segments[3])
+        let rest = bytes[bytes.index(bytes.startIndex, offsetBy: prefix.utf8.count)...]
+        let queryStart = rest.firstIndex(of: UInt8(ascii: "?"))
+        let path = rest[..<(queryStart ?? rest.endIndex)]
+        let slash = path.firstIndex(of: UInt8(ascii: "/"))
+        let tenant = String(Substring(path[..<(slash ?? path.endIndex)]))
         guard RegistryID.isValid(tenant) else {
             throw .notFound("no such tenant: ids are 1-64 characters from A-Z a-z 0-9 . _ -")
         }
         var request = JWKSHTTPRequest(tenant: tenant)
-        if segments.count == 5 {
-            let provider = String(segments[4])
+        if let slash {
+            let provider = String(Substring(path[path.index(after: slash)...]))
             guard RegistryID.isValid(provider) else {
-                throw .notFound("no such provider: ids are 1-64 characters from A-Z a-z 0-9 . _ -")
+                throw .notFound(
+                    provider.contains("/")
+                        ? "no such document: the endpoint serves /v1/jwks/{tenant} and /v1/jwks/{tenant}/{provider}"
+                        : "no such provider: ids are 1-64 characters from A-Z a-z 0-9 . _ -")
             }
             request.provider = provider
         }
-        if parts.count == 2 {
-            for pair in parts[1].split(separator: "&") {
-                let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let value = field.count == 2 ? field[1] : ""
-                switch field[0] {
-                case "kid":
-                    guard let kid = percentDecoded(value), !kid.isEmpty,
-                        kid.utf8.count <= RequestGrammar.maximumKidBytes
-                    else {
-                        throw .badRequest(
-                            "kid must be 1-\(RequestGrammar.maximumKidBytes) bytes of percent-encoded UTF-8")
-                    }
-                    request.kid = kid
-                case "timeout":
-                    guard let milliseconds = Int(value), milliseconds >= 0,
-                        milliseconds <= maximumTimeoutMilliseconds
-                    else {
-                        throw .badRequest(
-                            "timeout is milliseconds from 0 to \(JWKSHTTPRequest.maximumTimeoutMilliseconds)")
-                    }
-                    request.timeout = .milliseconds(milliseconds)
-                default:
-                    continue
-                }
-            }
+        if let queryStart {
+            try request.readQuery(Substring(rest[rest.index(after: queryStart)...]))
         }
         return request
+    }
+
+    /// Reads `kid` and `timeout` from a query; other parameters are ignored.
+    private mutating func readQuery(_ query: Substring) throws(Refusal) {
+        for pair in query.split(separator: "&") {
+            let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = field.count == 2 ? field[1] : ""
+            switch field[0] {
+            case "kid":
+                guard let kid = Self.percentDecoded(value), !kid.isEmpty,
+                    kid.utf8.count <= RequestGrammar.maximumKidBytes
+                else {
+                    throw .badRequest("kid must be 1-\(RequestGrammar.maximumKidBytes) bytes of percent-encoded UTF-8")
+                }
+                self.kid = kid
+            case "timeout":
+                guard let milliseconds = Int(value), milliseconds >= 0,
+                    milliseconds <= Self.maximumTimeoutMilliseconds
+                else {
+                    throw .badRequest("timeout is milliseconds from 0 to \(Self.maximumTimeoutMilliseconds)")
+                }
+                self.timeout = .milliseconds(milliseconds)
+            default:
+                continue
+            }
+        }
     }
 
     init(tenant: String, provider: String? = nil, kid: String? = nil, timeout: Duration? = nil) {
