@@ -203,6 +203,21 @@ struct HTTPEndpointTests {
             #expect(partial.status == 200 && partial.kids == endpoint.harness.issuer.keys("other").map(\.kid))
             #expect(partial.header("JWKSD-Missing-Providers") == "down")
             #expect(partial.header("Cache-Control") == "max-age=0")
+
+            // A provider a reload adds is loading until its first fetch answers (held 3 s here).
+            endpoint.harness.issuer.inject(.delay(.seconds(3)), at: "/slow/jwks", times: 1)
+            endpoint.harness.issuer.addIssuer("slow", kinds: [.p256], maxAge: 300)
+            let config = try ConfigLoader.load(
+                text: ServerHarness.yaml(
+                    HTTPEndpointTests.tenants + "\nslow:\n  providers:\n    idp: { jwks_uri: \"{{BASE}}/slow/jwks\" }"
+                )
+                .replacingOccurrences(of: "{{BASE}}", with: endpoint.harness.issuer.baseURL)
+                .replacingOccurrences(of: "{{SOCKET}}", with: endpoint.harness.socketPath),
+                baseDirectory: endpoint.harness.directory.path)
+            _ = endpoint.harness.engine.apply(config)
+            let loading = try await client.get("/v1/jwks/slow/idp")
+            #expect(loading.status == 503 && loading.header("Retry-After") == "1")
+            #expect(loading.json?["error"] as? String == "loading", "\(loading.text)")
             await client.close()
         }
         let loading = JWKSHTTPResponder.unavailable(
