@@ -60,6 +60,11 @@ struct KeyCacheState: Sendable {
     mutating func apply(_ event: Jwksd_V1_WatchEvent, epoch subscription: UInt64) {
         guard subscription == epoch else { return }
         generation &+= 1
+        if event.kind == .reloaded {
+            // Provider order (lookups naming no provider) or access may have changed: nothing held is sure.
+            removeAll()
+            return
+        }
         var kept = 0
         byKid = byKid.compactMapValues { bucket in
             let staying = bucket.filter { held in

@@ -36,16 +36,21 @@ public struct WatchStream: Sendable {
     /// The selection under the registry now in force, or the error that ends the call (the peer may no longer
     /// read a tenant it named: PERMISSION_DENIED).
     public let reselect: @Sendable (Selection) -> Result<Selection, RPCError>
+    /// The encoded `WatchEvent` RELOADED for a registry change to a generation, sent after a successful reselect
+    /// (nil: none sent).
+    public let reloaded: (@Sendable (UInt64) -> ByteBuffer)?
 
     /// Creates a stream.
     public init(
         notices: AsyncStream<EngineNotice>, selection: Selection,
         payload: @escaping @Sendable (EngineEvent, Selection) -> ByteBuffer?,
-        reselect: @escaping @Sendable (Selection) -> Result<Selection, RPCError>
+        reselect: @escaping @Sendable (Selection) -> Result<Selection, RPCError>,
+        reloaded: (@Sendable (UInt64) -> ByteBuffer)? = nil
     ) {
         self.notices = notices
         self.selection = selection
         self.payload = payload
         self.reselect = reselect
+        self.reloaded = reloaded
     }
 }

@@ -362,10 +362,17 @@ final class ConnectionHandler: ChannelInboundHandler {
                             payload, callID: callID, token: token, context: bound.value.context)
                     }.get()
                     guard open == true else { return }
-                case .registryChanged:
+                case .registryChanged(let generation):
                     switch stream.reselect(selection) {
                     case .success(let next):
                         selection = next
+                        // Provider order or access may have changed without any provider's event: say so.
+                        guard let payload = stream.reloaded?(generation) else { continue }
+                        let open = try? await bound.eventLoop.submit {
+                            bound.value.handler.watchItem(
+                                payload, callID: callID, token: token, context: bound.value.context)
+                        }.get()
+                        guard open == true else { return }
                     case .failure(let error):
                         bound.eventLoop.execute {
                             bound.value.handler.endWatch(

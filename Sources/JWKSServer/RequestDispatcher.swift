@@ -320,6 +320,13 @@ public final class RequestDispatcher: Sendable {
                     }
                 }
                 return .success(selection)
+            },
+            reloaded: { generation in
+                var message = Jwksd_V1_WatchEvent()
+                message.kind = .reloaded
+                message.at = Int64(Date().timeIntervalSince1970)
+                message.configGeneration = generation
+                return Self.encode(message)
             })
     }
 

@@ -1,6 +1,7 @@
 import DevIssuer
 import Foundation
 import JWKSCache
+import JWKSConfig
 import JWKSTestSupport
 import JWKSWire
 import NIOConcurrencyHelpers
@@ -127,6 +128,32 @@ struct KeyCacheTests {
             } cleanup: {
                 await restarted.shutdown()
             }
+        }
+    }
+
+    @Test("an applied reload (RELOADED) drops the copy: a tenant whose access was revoked is not answered from memory")
+    func reload() async throws {
+        try await withHarness(try await Self.harness()) { harness in
+            let cache = JWKSKeyCache(client: harness.client)
+            #expect(await Self.live(cache))
+            _ = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
+            _ = try await cache.getKey(tenant: "beta", provider: "idp", kid: "beta-0")
+            #expect(cache.count == 2)
+            // acme is now only for uid 12345: no provider publishes anything, so only the reload itself can say.
+            let revoked = Self.tenants.replacingOccurrences(of: "acme:\n", with: "acme:\n  allowed_uids: [12345]\n")
+            let config = try ConfigLoader.load(
+                text: ServerHarness.yaml(revoked).replacingOccurrences(of: "{{BASE}}", with: harness.issuer.baseURL)
+                    .replacingOccurrences(of: "{{SOCKET}}", with: harness.socketPath),
+                baseDirectory: harness.directory.path)
+            _ = harness.engine.apply(config)
+            #expect(await eventually { cache.count == 0 })
+            #expect(cache.cachedKey(tenant: "acme", provider: "idp", kid: "acme-0") == nil)
+            let refused = await #expect(throws: RPCError.self) {
+                _ = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
+            }
+            #expect(refused?.code == .notFound)
+            #expect(cache.isLive)
+            await cache.close()
         }
     }
 

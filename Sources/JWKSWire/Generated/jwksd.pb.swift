@@ -406,6 +406,9 @@ public nonisolated struct Jwksd_V1_WatchEvent: Sendable {
 
   public var keyCount: UInt32 = 0
 
+  /// for RELOADED: the generation now in force
+  public var configGeneration: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -420,6 +423,9 @@ public nonisolated struct Jwksd_V1_WatchEvent: Sendable {
 
     /// the provider left the registry
     case removed // = 3
+
+    /// a reload was applied: provider order or access may have changed (tenant and provider empty)
+    case reloaded // = 4
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -432,6 +438,7 @@ public nonisolated struct Jwksd_V1_WatchEvent: Sendable {
       case 1: self = .keysChanged
       case 2: self = .failed
       case 3: self = .removed
+      case 4: self = .reloaded
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -442,6 +449,7 @@ public nonisolated struct Jwksd_V1_WatchEvent: Sendable {
       case .keysChanged: return 1
       case .failed: return 2
       case .removed: return 3
+      case .reloaded: return 4
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -452,6 +460,7 @@ public nonisolated struct Jwksd_V1_WatchEvent: Sendable {
       .keysChanged,
       .failed,
       .removed,
+      .reloaded,
     ]
 
   }
@@ -1258,7 +1267,7 @@ nonisolated extension Jwksd_V1_WatchRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Jwksd_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tenant\0\u{1}provider\0\u{1}kind\0\u{1}kids\0\u{1}at\0\u{1}error\0\u{3}key_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tenant\0\u{1}provider\0\u{1}kind\0\u{1}kids\0\u{1}at\0\u{1}error\0\u{3}key_count\0\u{3}config_generation\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1273,6 +1282,7 @@ nonisolated extension Jwksd_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf.
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.at) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.keyCount) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.configGeneration) }()
       default: break
       }
     }
@@ -1300,6 +1310,9 @@ nonisolated extension Jwksd_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf.
     if self.keyCount != 0 {
       try visitor.visitSingularUInt32Field(value: self.keyCount, fieldNumber: 7)
     }
+    if self.configGeneration != 0 {
+      try visitor.visitSingularUInt64Field(value: self.configGeneration, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1311,13 +1324,14 @@ nonisolated extension Jwksd_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.at != rhs.at {return false}
     if lhs.error != rhs.error {return false}
     if lhs.keyCount != rhs.keyCount {return false}
+    if lhs.configGeneration != rhs.configGeneration {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Jwksd_V1_WatchEvent.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KEYS_CHANGED\0\u{1}FAILED\0\u{1}REMOVED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KEYS_CHANGED\0\u{1}FAILED\0\u{1}REMOVED\0\u{1}RELOADED\0")
 }
 
 nonisolated extension Jwksd_V1_HealthRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

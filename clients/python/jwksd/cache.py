@@ -9,9 +9,9 @@ snapshot arrives as an event. Then:
 - KEYS_CHANGED: the provider's keys are dropped from the copy at once (before the thread reads the next
   frame), and its set is fetched again. A GetKeySet reply is installed only if no event for that provider
   was read after the request was sent (a per-provider generation); otherwise the later request fills it.
-- REMOVED, or an event for a provider the copy does not know, or a configuration reload that changed the
-  tenants or their providers' order (polled every ``poll_interval`` through Status' ``config_generation``:
-  a reload that only reorders sends no event): the copy is dropped and rebuilt.
+- REMOVED, RELOADED (a reload was applied: provider order or access may have changed), or an event for a
+  provider the copy does not know: the copy is dropped and rebuilt. Status' ``config_generation`` is also polled
+  every ``poll_interval``, for daemons older than the RELOADED event.
 - FAILED with no keys left: the provider is dropped. A provider served stale is dropped at its
   ``stale_until`` (from Status), when the daemon stops serving it, and fetched again.
 - The Watch ending (daemon stopping, reload revoking access, falling behind), the connection dropping, or
@@ -56,7 +56,7 @@ _MAX_KID_BYTES = 256
 _MAX_REMEMBERED = 4096  # answers remembered per tenant for providers that are not copied
 _MAX_IN_FLIGHT = 256  # calls the sync connection keeps in flight (the daemon allows 1024)
 _WATCH_ID = 1
-_KEYS_CHANGED, _FAILED, _REMOVED = 1, 2, 3
+_KEYS_CHANGED, _FAILED, _REMOVED, _RELOADED = 1, 2, 3, 4
 
 
 class _Entry:
@@ -497,6 +497,11 @@ class _Session:
 
     def event(self, event: Any) -> None:
         self.confirm_subscribed()
+        if event.kind == _RELOADED:
+            # A reload was applied: provider order or access may have changed with no provider's event.
+            self.cache._drop()
+            self.cache.events += 1
+            raise _Resync(f"the registry was reloaded (generation {event.config_generation})")
         tenant, provider = event.tenant, event.provider
         providers = self.order.get(tenant)
         if providers is None:

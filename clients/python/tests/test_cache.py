@@ -231,6 +231,24 @@ def test_reloads_rebuild_the_copy(daemon_factory) -> None:
     client.close()
 
 
+def test_reload_event_rebuilds_the_copy_without_polling(daemon_factory) -> None:
+    first, second = ec_key("k"), ec_key("k")
+    two = "      p: { file: ./p.json }\n      q: { file: ./q.json }\n"
+    swapped = "      q: { file: ./q.json }\n      p: { file: ./p.json }\n"
+    config = ONE_PROVIDER.replace("      p: { file: ./p.json }\n", two)
+    daemon = daemon_factory(config, files={"p.json": [first.jwk], "q.json": [second.jwk]})
+    client = daemon.client()
+    # No poll within the test: only the Watch's RELOADED event can tell the cache about the reorder.
+    with jwksd.KeyCache(daemon.socket, poll_interval=3600) as cache:
+        assert cache.wait_ready(5)
+        assert cache.get_key("t", "k") == first.jwk
+        daemon.config.write_text(ONE_PROVIDER.replace("      p: { file: ./p.json }\n", swapped))
+        assert client.reload().ok
+        eventually(lambda: cache.rebuilds >= 2 and cache.ready, what="the rebuild after RELOADED")
+        assert cache.get_key("t", "k") == second.jwk
+    client.close()
+
+
 def test_stale_provider_is_dropped_when_the_daemon_stops_serving_it(daemon_factory) -> None:
     key = ec_key("k")
     daemon = daemon_factory(
