@@ -21,6 +21,10 @@ struct DocumentExporterTests {
         "..":
           providers:
             "..": { jwks_uri: "{{BASE}}/other/jwks" }
+        locked:
+          allowed_uids: [12345]
+          providers:
+            idp: { jwks_uri: "{{BASE}}/other/jwks" }
         """
 
     static func harness() async throws -> ServerHarness {
@@ -47,7 +51,8 @@ struct DocumentExporterTests {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.systemFileNumber] as? Int
     }
 
-    @Test("every provider's and tenant's file holds the served document; ids . and .. are not written")
+    @Test(
+        "every provider's and tenant's file holds the served document; ids . and .. and ACL'd tenants are not written")
     func files() async throws {
         try await withHarness(try await Self.harness()) { harness in
             let exporter = try Self.exporter(harness)
@@ -61,7 +66,8 @@ struct DocumentExporterTests {
             #expect(FileMode(dir + "/acme/idp.json")?.permissions == 0o640)
             #expect(FileMode(dir + "/acme")?.permissions == 0o750)
             let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-            #expect(names == ["acme", "acme.json"], "nothing for the tenant .., nothing outside")
+            #expect(
+                names == ["acme", "acme.json"], "nothing for the tenant .., nor for the ACL'd one, nothing outside")
             let parent = try FileManager.default.contentsOfDirectory(
                 atPath: (dir as NSString).deletingLastPathComponent)
             #expect(parent == ["jwks"])

@@ -319,6 +319,27 @@ struct HTTPEndpointTests {
         }
     }
 
+    @Test("?kid= waits of clients that leave count until their lookup returns; past max_connections, no wait")
+    func kidWaitsBounded() async throws {
+        try await withHarness(try await Endpoint { $0.maxConnections = 3 }) { endpoint in
+            // The refetch a kid miss starts is held 3 s: its waiters hold their slots that long.
+            endpoint.harness.issuer.inject(.delay(.seconds(3)), at: "/acme/jwks", times: 1)
+            for index in 0..<3 {
+                let leaver = try await endpoint.connect()
+                try await leaver.request("/v1/jwks/acme/idp?kid=new-\(index)&timeout=5000")
+                await leaver.close()
+            }
+            #expect(await eventually { endpoint.tcp.runningKidWaits == 3 && endpoint.tcp.openConnections == 0 })
+            let client = try await endpoint.connect()
+            let started = ContinuousClock.now
+            let answer = try await client.get("/v1/jwks/acme/idp?kid=new-4&timeout=5000")
+            #expect(answer.status == 200)
+            #expect(ContinuousClock.now - started < .seconds(2), "no slot: answered without waiting")
+            #expect(await eventually { endpoint.tcp.runningKidWaits == 0 })
+            await client.close()
+        }
+    }
+
     @Test("oversized headers, slow heads and too many connections are cut off; the endpoint keeps serving")
     func hostileClients() async throws {
         try await withHarness(

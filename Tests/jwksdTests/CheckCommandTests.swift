@@ -64,6 +64,11 @@ struct CheckCommandTests {
         try "version: 1\nserver:\n  http: { listen: \"unix:./h.sock\" }\n\(tenants)\n".write(
             to: file, atomically: true, encoding: .utf8)
         #expect(CheckReport.run(path: file.path, printEffective: false).errors.isEmpty)
+        try "version: 1\nserver:\n  export: { dir: ./jwks }\n\(tenants)\n".write(
+            to: file, atomically: true, encoding: .utf8)
+        let export = CheckReport.run(path: file.path, printEffective: false)
+        #expect(export.exitCode == 0 && export.errors.contains("server.export does not write tenants"))
+        #expect(export.errors.hasSuffix(": closed"))
     }
 
     @Test("the command line parses --config and a positional file, not both")

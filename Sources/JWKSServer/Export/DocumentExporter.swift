@@ -8,7 +8,8 @@ import NIOCore
 /// tenant's providers merged as `{dir}/{tenant}.json` — the same bytes the HTTP endpoint serves — written
 /// atomically (``AtomicFile``: a reader never sees a part) when the served set changes. Files are never removed
 /// because of an outage: a failed refresh writes nothing, so the last good keys stay. A provider that leaves
-/// the registry loses its file. Ids `.` and `..` (valid ids, unusable as file names) are not exported.
+/// the registry loses its file. Ids `.` and `..` (valid ids, unusable as file names) are not exported, nor are
+/// tenants with `allowed_uids`/`allowed_gids` (a file's mode cannot say who they admit).
 public final class DocumentExporter: Sendable {
     /// The settings, with `dir` resolved.
     public let config: ExportConfig
@@ -90,6 +91,7 @@ public final class DocumentExporter: Sendable {
 
     private func writeProvider(_ key: ProviderKey) -> AtomicFile.Failure? {
         guard Self.isExportable(key.tenant), Self.isExportable(key.provider),
+            let tenant = engine.registry.tenant(key.tenant), Self.isPublic(tenant.config),
             let entry = engine.entry(tenant: key.tenant, provider: key.provider),
             let document = entry.snapshot.prepared?.document
         else { return nil }
@@ -100,7 +102,7 @@ public final class DocumentExporter: Sendable {
 
     private func writeTenant(_ id: String) -> AtomicFile.Failure? {
         let registry = engine.registry
-        guard Self.isExportable(id), let tenant = registry.tenant(id) else { return nil }
+        guard Self.isExportable(id), let tenant = registry.tenant(id), Self.isPublic(tenant.config) else { return nil }
         // Every provider with keys, whatever their standing, or its last good ones: an outage never takes keys
         // out of a file.
         let remembered = lastGood.withLockedValue { $0 }
@@ -151,4 +153,10 @@ public final class DocumentExporter: Sendable {
 
     /// Whether an id can be a file name (`.` and `..` cannot).
     static func isExportable(_ id: String) -> Bool { id != "." && id != ".." }
+
+    /// Whether a tenant's keys may go to a file: not when it restricts its readers (`allowed_uids`/`allowed_gids`),
+    /// which file modes cannot express.
+    public static func isPublic(_ tenant: TenantConfig) -> Bool {
+        tenant.allowedUIDs == nil && tenant.allowedGIDs == nil
+    }
 }

@@ -26,8 +26,11 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A complete request waiting for the connection to become writable (its client does not read).
     private var waiting: HTTPRequestHead?
 
-    init(responder: JWKSHTTPResponder) {
+    private let kidWaits: KidWaitBudget
+
+    init(responder: JWKSHTTPResponder, kidWaits: KidWaitBudget) {
         self.responder = responder
+        self.kidWaits = kidWaits
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -76,13 +79,20 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .answer(let answer):
             write(answer, for: head, context: context)
         case .awaitKid(let request, let deadline):
+            // Every slot taken (clients that ask and leave): answer with the set as it is.
+            guard kidWaits.take() else {
+                handle(head, kidChecked: true, context: context)
+                return
+            }
             let engine = responder.engine
+            let kidWaits = self.kidWaits
             awaitingKid = true
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.makeFutureWithTask {
                 _ = await engine.lookup(
                     tenant: request.tenant, provider: request.provider, kid: request.kid ?? "", alg: nil,
                     deadline: deadline)
+                kidWaits.release()
             }.whenComplete { _ in
                 let (handler, context) = bound.value
                 handler.awaitingKid = false

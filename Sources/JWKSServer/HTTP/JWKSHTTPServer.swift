@@ -11,7 +11,9 @@ import NIOPosix
 /// documents (``JWKSHTTPResponder``). Bounded: `max_connections` (more are closed as they arrive), the decoder's
 /// header limits (`max_header_bytes` for the request line and all headers together; past it 400 and close),
 /// `request_timeout` for a head once its first byte arrived, `idle_timeout` between requests, one request
-/// answered at a time per connection, and a `?kid=` wait of at most ``HTTPEndpointConfig/maximumKidWait``.
+/// answered at a time per connection, and a `?kid=` wait of at most ``HTTPEndpointConfig/maximumKidWait``, with
+/// at most `max_connections` such waits running at once (counted until each lookup returns, so clients that send
+/// `?kid=` and leave cannot pile waits up; past it a request is answered at once with the set as it is).
 public final class JWKSHTTPServer: Sendable {
     /// The endpoint's settings.
     public let config: HTTPEndpointConfig
@@ -20,6 +22,8 @@ public final class JWKSHTTPServer: Sendable {
     private let socketPath: String?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     private let connections = ManagedAtomic<Int>(0)
+    /// `?kid=` waits running, counted until each lookup returns (a client that leaves does not end its wait).
+    private let kidWaits: KidWaitBudget
 
     /// Creates the endpoint; nothing listens until ``start()``.
     /// - Parameters:
@@ -30,6 +34,7 @@ public final class JWKSHTTPServer: Sendable {
         self.engine = engine
         self.config = config
         self.group = group
+        self.kidWaits = KidWaitBudget(limit: config.maxConnections)
         if case .unix(let path) = config.listen { socketPath = path } else { socketPath = nil }
     }
 
@@ -39,6 +44,9 @@ public final class JWKSHTTPServer: Sendable {
     /// Connections open now.
     public var openConnections: Int { connections.load(ordering: .relaxed) }
 
+    /// `?kid=` waits running now.
+    public var runningKidWaits: Int { kidWaits.running }
+
     /// Binds and starts answering. A `unix:` socket is bound in a private directory, given its mode, then
     /// renamed to its path (as the RPC socket is).
     public func start() async throws {
@@ -46,6 +54,7 @@ public final class JWKSHTTPServer: Sendable {
         let connections = self.connections
         let responder = JWKSHTTPResponder(
             engine: engine, identifiesPeers: socketPath != nil, kidWait: config.kidWait)
+        let kidWaits = kidWaits
         let limits = {
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldSize = config.maxHeaderBytes
@@ -72,7 +81,7 @@ public final class JWKSHTTPServer: Sendable {
                     try handlers.addHandler(HTTPServerPipelineHandler())
                     try handlers.addHandler(HTTPServerProtocolErrorHandler())
                     try handlers.addHandler(IdleStateHandler(allTimeout: TimeAmount(config.idleTimeout)))
-                    try handlers.addHandler(JWKSHTTPHandler(responder: responder))
+                    try handlers.addHandler(JWKSHTTPHandler(responder: responder, kidWaits: kidWaits))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)

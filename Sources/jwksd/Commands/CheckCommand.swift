@@ -1,6 +1,7 @@
 import ArgumentParser
 import JWKSCache
 import JWKSConfig
+import JWKSServer
 
 /// `jwksd check`: validate a config file without starting anything.
 struct CheckCommand: ParsableCommand {
@@ -83,6 +84,14 @@ struct CheckReport: Equatable {
                     "\(path): warning: server.http listens on TCP, which cannot tell callers apart: tenants with "
                         + "allowed_uids/allowed_gids are not served there (404): \(restricted.joined(separator: ", ")); "
                         + "use listen: unix:/path for them")
+            }
+        }
+        if config.server.export != nil {
+            let restricted = config.tenants.filter { !DocumentExporter.isPublic($0) }.map(\.id)
+            if !restricted.isEmpty {
+                lines.append(
+                    "\(path): warning: server.export does not write tenants with allowed_uids/allowed_gids (a file's "
+                        + "mode cannot say who they admit): \(restricted.joined(separator: ", "))")
             }
         }
         return lines
