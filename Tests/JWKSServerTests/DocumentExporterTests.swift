@@ -147,6 +147,69 @@ struct DocumentExporterTests {
         }
     }
 
+    @Test("files of providers and tenants no longer configured, and crash leftovers, go at the next full export")
+    func strays() async throws {
+        try await withHarness(try await Self.harness()) { harness in
+            let exporter = try Self.exporter(harness)
+            let dir = exporter.config.dir
+            try FileManager.default.createDirectory(atPath: dir + "/gone", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dir + "/acme", withIntermediateDirectories: true)
+            for file in ["gone.json", "gone/x.json", "acme/old.json", ".acme.json.tmp-abc", "acme/.idp.json.tmp-x"] {
+                try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/" + file))
+            }
+            #expect(exporter.exportAll().isEmpty)
+            let top = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+            #expect(top == ["acme", "acme.json"])
+            let acme = try FileManager.default.contentsOfDirectory(atPath: dir + "/acme").sorted()
+            #expect(acme == ["idp.json", "other.json"])
+        }
+    }
+
+    @Test("a folder swapped for a symbolic link is neither written through nor removed through")
+    func symbolicLinks() async throws {
+        try await withHarness(try await Self.harness()) { harness in
+            let exporter = try Self.exporter(harness)
+            exporter.exportAll()
+            let dir = exporter.config.dir
+            let elsewhere = harness.directory.appendingPathComponent("elsewhere").path
+            try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+            try Data("outside".utf8).write(to: URL(fileURLWithPath: elsewhere + "/other.json"))
+            try FileManager.default.removeItem(atPath: dir + "/acme")
+            try FileManager.default.createSymbolicLink(atPath: dir + "/acme", withDestinationPath: elsewhere)
+            let failures = exporter.export(ProviderKey(tenant: "acme", provider: "idp"))
+            #expect(failures.isEmpty, "unchanged content: nothing to write")
+            _ = harness.engine.apply(
+                try ConfigLoader.load(
+                    text: ServerHarness.yaml(
+                        #"acme: { providers: { idp: { jwks_uri: "\#(harness.issuer.baseURL)/acme/jwks" } } }"#
+                    )
+                    .replacingOccurrences(of: "{{SOCKET}}", with: harness.socketPath),
+                    baseDirectory: harness.directory.path))
+            exporter.remove(ProviderKey(tenant: "acme", provider: "other"))
+            #expect(Self.read(elsewhere + "/other.json") == "outside", "a removal does not follow the link")
+            harness.issuer.rotate("acme")
+            _ = try await harness.client.refresh(tenant: "acme", provider: "idp")
+            let refused = exporter.export(ProviderKey(tenant: "acme", provider: "idp"))
+            #expect(refused.first?.reason.contains("cannot be opened as a directory") == true, "\(refused)")
+            #expect(!FileManager.default.fileExists(atPath: elsewhere + "/idp.json"))
+        }
+    }
+
+    @Test("an export directory writable by others is refused with the reason")
+    func ownership() async throws {
+        try await withHarness(try await Self.harness()) { harness in
+            let dir = harness.directory.appendingPathComponent("shared").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            chmod(dir, 0o777)
+            let exporter = DocumentExporter(engine: harness.engine, config: ExportConfig(dir: dir))
+            #expect {
+                try exporter.prepare()
+            } throws: { error in
+                (error as? AtomicFile.Failure)?.reason.contains("writable by its group or others") == true
+            }
+        }
+    }
+
     @Test("a provider that leaves the registry loses its file; a tenant that leaves loses its own")
     func removal() async throws {
         try await withHarness(try await Self.harness()) { harness in

@@ -6,6 +6,7 @@ import JWKSClient
 import JWKSConfig
 import JWKSTestSupport
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
 import Testing
@@ -161,6 +162,18 @@ struct HTTPEndpointTests {
             let rotated = try await client.get("/v1/jwks/acme/idp")
             #expect(rotated.header("ETag") != first)
             #expect(rotated.kids.first == added.kid)
+            // Several publications between two requests of the merged document: it is rebuilt every time (it once
+            // compared the addresses of freed sets, and a new set at an old address looked unchanged).
+            for _ in 0..<10 {
+                for _ in 0..<3 {
+                    endpoint.harness.issuer.rotate("acme")
+                    _ = try await endpoint.harness.client.refresh(tenant: "acme", provider: "idp")
+                }
+                let merged = try await client.get("/v1/jwks/acme")
+                let idp = try await client.get("/v1/jwks/acme/idp")
+                let other = try await client.get("/v1/jwks/acme/other")
+                #expect(merged.kids == idp.kids + other.kids)
+            }
             await client.close()
         }
     }
@@ -280,6 +293,11 @@ struct HTTPEndpointTests {
                 #expect(response.status == 404, "\(path)")
                 #expect(response.json?["error"] as? String == "not_found", "\(path)")
             }
+            // A request the decoder refuses: 400 with Connection: close, and the connection closes at once.
+            let garbage = try await endpoint.connect()
+            try await garbage.send("GARBAGE\r\n\r\n")
+            #expect(try await garbage.responses(1)[0].status == 400)
+            #expect(await garbage.isClosed(within: .seconds(2)))
             let post = try await client.get("/v1/jwks/acme", method: "DELETE")
             #expect(post.status == 405 && post.header("Allow") == "GET, HEAD")
             // A request with a body closes the connection after its answer (bodies are never read).
@@ -292,12 +310,12 @@ struct HTTPEndpointTests {
         }
     }
 
-    @Test("thousands of pipelined requests from a client that does not read: answered in order once it reads")
+    @Test("pipelined requests from a client that does not read: answered in order once it reads")
     func pipelinedWithoutReading() async throws {
         try await withHarness(try await Endpoint()) { endpoint in
             let flooder = try await endpoint.connect()
             try await flooder.setReading(false)
-            let count = 1_500
+            let count = 1_000
             try await flooder.send(String(repeating: "GET /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n\r\n", count: count))
             try await Task.sleep(for: .milliseconds(300))
             let other = try await endpoint.connect()
@@ -312,11 +330,31 @@ struct HTTPEndpointTests {
             // It never reads: once the socket's buffers are full nothing moves, and the idle timeout closes it.
             let flooder = try await endpoint.connect()
             try await flooder.setReading(false)
-            try await flooder.send(
-                String(repeating: "GET /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n\r\n", count: 8_000))
+            for _ in 0..<8 {
+                try await flooder.send(
+                    String(repeating: "GET /v1/jwks/acme/idp HTTP/1.1\r\nHost: x\r\n\r\n", count: 500))
+            }
             #expect(await eventually(within: .seconds(10)) { endpoint.tcp.openConnections == 0 })
             await flooder.close()
         }
+    }
+
+    @Test("more than 1,024 unanswered requests decoded from one client's reads close its connection")
+    func unansweredBound() throws {
+        let channel = EmbeddedChannel(handler: HTTPHeadMarker(deadline: HTTPHeadDeadline(timeout: .seconds(10))))
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 80)).wait()
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/jwks/acme/idp")
+        for _ in 0..<HTTPHeadMarker.closeAt {
+            try channel.writeInbound(HTTPServerRequestPart.head(head))
+            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        }
+        #expect(channel.isActive)
+        // Answers bring the count down: 1,024 more fit after they are written.
+        for _ in 0..<10 { try channel.writeOutbound(HTTPServerResponsePart.end(nil)) }
+        for _ in 0..<10 { try channel.writeInbound(HTTPServerRequestPart.head(head)) }
+        #expect(channel.isActive)
+        _ = try? channel.writeInbound(HTTPServerRequestPart.head(head))
+        #expect(!channel.isActive)
     }
 
     @Test("?kid= waits of clients that leave count until their lookup returns; past max_connections, no wait")
@@ -361,9 +399,18 @@ struct HTTPEndpointTests {
             try await slow.send("X-Drip: 1\r\n")
             #expect(await slow.isClosed(within: .seconds(5)), "a head that does not complete in time is closed")
 
+            // A connection that never sends a byte owes its first request within request_timeout too.
+            let silent = try await endpoint.connect()
+            #expect(await silent.isClosed(within: .seconds(5)))
+
             var open: [RawHTTP] = []
-            for _ in 0..<3 { open.append(try await endpoint.connect()) }
-            #expect(try await open[0].get("/v1/jwks/acme/idp").status == 200)
+            // Each sends a request at once (a silent one would be closed after request_timeout and free its slot).
+            for _ in 0..<3 {
+                let client = try await endpoint.connect()
+                try await client.request("/v1/jwks/acme/idp")
+                open.append(client)
+            }
+            for client in open { #expect(try await client.responses(1)[0].status == 200) }
             let extra = try await endpoint.connect()
             #expect(await extra.isClosed(within: .seconds(5)), "past max_connections")
             for client in open { await client.close() }

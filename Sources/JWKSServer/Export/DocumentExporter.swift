@@ -8,8 +8,13 @@ import NIOCore
 /// tenant's providers merged as `{dir}/{tenant}.json` — the same bytes the HTTP endpoint serves — written
 /// atomically (``AtomicFile``: a reader never sees a part) when the served set changes. Files are never removed
 /// because of an outage: a failed refresh writes nothing, so the last good keys stay. A provider that leaves
-/// the registry loses its file. Ids `.` and `..` (valid ids, unusable as file names) are not exported, nor are
-/// tenants with `allowed_uids`/`allowed_gids` (a file's mode cannot say who they admit).
+/// the registry loses its file, at a reload or at the next start. Not exported: ids `.` and `..` (unusable as
+/// file names), tenant ids ending in `.json` (their folder would be another tenant's merged file), and tenants
+/// with `allowed_uids`/`allowed_gids` (a file's mode cannot say who they admit).
+///
+/// Every file operation is relative to a directory descriptor opened with `O_NOFOLLOW`, and the directory and
+/// its tenant folders must be the daemon's own and writable by nobody else (whoever can write there can plant
+/// keys, or a symbolic link that sends a removal elsewhere).
 public final class DocumentExporter: Sendable {
     /// The settings, with `dir` resolved.
     public let config: ExportConfig
@@ -33,24 +38,24 @@ public final class DocumentExporter: Sendable {
     /// Directories' mode: the files' bits plus search wherever read is given.
     var directoryMode: mode_t { mode_t(config.fileMode) | (mode_t(config.fileMode) & 0o444) >> 2 }
 
-    /// Creates the directory if it is missing (with its parents).
-    /// - Throws: when it cannot be created or is not a directory.
+    /// Creates the directory if it is missing (with its parents), and checks that it is the daemon's own.
+    /// - Throws: when it cannot be created, is not a directory, or belongs to or is writable by someone else.
     public func prepare() throws(AtomicFile.Failure) {
-        var info = stat()
-        if stat(config.dir, &info) != 0 {
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: config.dir, withIntermediateDirectories: true,
-                    attributes: [.posixPermissions: Int(directoryMode)])
-            } catch {
-                throw AtomicFile.Failure(path: config.dir, reason: "cannot be created: \(error.localizedDescription)")
-            }
-        } else if info.st_mode & S_IFMT != S_IFDIR {
-            throw AtomicFile.Failure(path: config.dir, reason: "is not a directory")
+        var components: [String] = []
+        var path = config.dir
+        while !FileManager.default.fileExists(atPath: path), path != "/", !path.isEmpty {
+            components.append(path)
+            path = (path as NSString).deletingLastPathComponent
         }
+        for missing in components.reversed() where mkdir(missing, directoryMode) != 0 && errno != EEXIST {
+            throw AtomicFile.Failure(path: missing, reason: "cannot be created: \(String(cString: strerror(errno)))")
+        }
+        let descriptor = try openRoot()
+        close(descriptor)
     }
 
-    /// Writes every provider's and tenant's file whose content changed (at start, after falling behind).
+    /// Writes every provider's and tenant's file whose content changed, and removes the files of providers and
+    /// tenants no longer exported (at start, after falling behind).
     /// - Returns: the writes that failed.
     @discardableResult
     public func exportAll() -> [AtomicFile.Failure] {
@@ -63,6 +68,7 @@ public final class DocumentExporter: Sendable {
             }
             if let failure = writeTenant(tenant.id) { failures.append(failure) }
         }
+        if let failure = removeStrays() { failures.append(failure) }
         return failures
     }
 
@@ -77,20 +83,29 @@ public final class DocumentExporter: Sendable {
     /// - Returns: the writes that failed.
     @discardableResult
     public func remove(_ key: ProviderKey) -> [AtomicFile.Failure] {
-        guard Self.isExportable(key.tenant), Self.isExportable(key.provider) else { return [] }
-        let relative = "\(key.tenant)/\(key.provider).json"
+        guard Self.isExportable(tenant: key.tenant), Self.isExportable(key.provider) else { return [] }
         lastGood.withLockedValue { _ = $0.removeValue(forKey: key) }
-        unlink(config.dir + "/" + relative)
-        written.withLockedValue { _ = $0.removeValue(forKey: relative) }
-        guard engine.registry.tenant(key.tenant) == nil else { return [writeTenant(key.tenant)].compactMap { $0 } }
-        unlink(config.dir + "/\(key.tenant).json")
-        rmdir(config.dir + "/\(key.tenant)")
+        written.withLockedValue { _ = $0.removeValue(forKey: "\(key.tenant)/\(key.provider).json") }
+        let root: Int32
+        do {
+            root = try openRoot()
+        } catch {
+            return [error]
+        }
+        defer { close(root) }
+        if let folder = try? openTenant(key.tenant, in: root, create: false) {
+            unlinkat(folder, "\(key.provider).json", 0)
+            close(folder)
+        }
+        if engine.registry.tenant(key.tenant) != nil { return [writeTenant(key.tenant)].compactMap { $0 } }
         written.withLockedValue { _ = $0.removeValue(forKey: "\(key.tenant).json") }
+        unlinkat(root, "\(key.tenant).json", 0)
+        unlinkat(root, key.tenant, AT_REMOVEDIR)
         return []
     }
 
     private func writeProvider(_ key: ProviderKey) -> AtomicFile.Failure? {
-        guard Self.isExportable(key.tenant), Self.isExportable(key.provider),
+        guard Self.isExportable(tenant: key.tenant), Self.isExportable(key.provider),
             let tenant = engine.registry.tenant(key.tenant), Self.isPublic(tenant.config),
             let entry = engine.entry(tenant: key.tenant, provider: key.provider),
             let document = entry.snapshot.prepared?.document
@@ -102,7 +117,9 @@ public final class DocumentExporter: Sendable {
 
     private func writeTenant(_ id: String) -> AtomicFile.Failure? {
         let registry = engine.registry
-        guard Self.isExportable(id), let tenant = registry.tenant(id), Self.isPublic(tenant.config) else { return nil }
+        guard Self.isExportable(tenant: id), let tenant = registry.tenant(id), Self.isPublic(tenant.config) else {
+            return nil
+        }
         // Every provider with keys, whatever their standing, or its last good ones: an outage never takes keys
         // out of a file.
         let remembered = lastGood.withLockedValue { $0 }
@@ -115,35 +132,24 @@ public final class DocumentExporter: Sendable {
         return write(document, directory: nil, name: "\(id).json")
     }
 
-    /// Writes a document as `name` in the export directory or its subdirectory, unless that file already has it.
-    private func write(_ document: PreparedDocument, directory subdirectory: String?, name: String)
+    /// Writes a document as `name` in the export directory or a tenant's folder, unless that file already has it.
+    private func write(_ document: PreparedDocument, directory folder: String?, name: String)
         -> AtomicFile.Failure?
     {
-        let relative = subdirectory.map { "\($0)/\(name)" } ?? name
+        let relative = folder.map { "\($0)/\(name)" } ?? name
         if written.withLockedValue({ $0[relative] == document.etag }) { return nil }
-        let path = config.dir + "/" + relative
-        var descriptor = open(config.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            return AtomicFile.Failure(path: config.dir, reason: "cannot be opened: \(String(cString: strerror(errno)))")
-        }
-        if let subdirectory {
-            if mkdirat(descriptor, subdirectory, directoryMode) == 0, config.owner != nil || config.group != nil {
-                fchownat(descriptor, subdirectory, config.owner ?? uid_t.max, config.group ?? gid_t.max, 0)
-            }
-            let inner = openat(descriptor, subdirectory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            close(descriptor)
-            guard inner >= 0 else {
-                return AtomicFile.Failure(
-                    path: config.dir + "/" + subdirectory,
-                    reason: "cannot be opened as a directory: \(String(cString: strerror(errno)))")
-            }
-            descriptor = inner
-        }
-        defer { close(descriptor) }
         do {
+            let root = try openRoot()
+            var descriptor = root
+            if let folder {
+                defer { close(root) }
+                descriptor = try openTenant(folder, in: root, create: true)
+            }
+            defer { close(descriptor) }
             try AtomicFile.write(
-                document.body.readableBytesView, name: name, in: descriptor, path: path, mode: mode_t(config.fileMode),
-                owner: config.owner.map { uid_t($0) }, group: config.group.map { gid_t($0) })
+                document.body.readableBytesView, name: name, in: descriptor, path: config.dir + "/" + relative,
+                mode: mode_t(config.fileMode), owner: config.owner.map { uid_t($0) },
+                group: config.group.map { gid_t($0) })
         } catch {
             return error
         }
@@ -151,8 +157,123 @@ public final class DocumentExporter: Sendable {
         return nil
     }
 
+    /// Removes the `.json` files (and emptied folders) of tenants and providers no longer exported, and temporary
+    /// files a crash left behind. Symbolic links are removed, never followed.
+    private func removeStrays() -> AtomicFile.Failure? {
+        let registry = engine.registry
+        var wanted: [String: Set<String>] = [:]
+        for tenant in registry.config.tenants
+        where Self.isExportable(tenant: tenant.id) && Self.isPublic(tenant) {
+            var files = Set<String>()
+            for provider in tenant.providers where Self.isExportable(provider.id) {
+                files.insert("\(provider.id).json")
+            }
+            wanted[tenant.id] = files
+        }
+        let root: Int32
+        do {
+            root = try openRoot()
+        } catch {
+            return error
+        }
+        defer { close(root) }
+        for name in Self.names(in: root) {
+            if name.hasPrefix("."), name.contains(".tmp-") {
+                unlinkat(root, name, 0)
+            } else if name.hasSuffix(".json") {
+                if wanted[String(name.dropLast(5))] == nil { unlinkat(root, name, 0) }
+            } else if let folder = try? openTenant(name, in: root, create: false) {
+                let providers = wanted[name]
+                for file in Self.names(in: folder)
+                where (file.hasSuffix(".json") && providers?.contains(file) != true)
+                    || (file.hasPrefix(".") && file.contains(".tmp-"))
+                {
+                    unlinkat(folder, file, 0)
+                }
+                close(folder)
+                if providers == nil { unlinkat(root, name, AT_REMOVEDIR) }
+            }
+        }
+        return nil
+    }
+
+    /// The export directory, opened without following a symbolic link, checked to be the daemon's own.
+    private func openRoot() throws(AtomicFile.Failure) -> Int32 {
+        let descriptor = open(config.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw AtomicFile.Failure(
+                path: config.dir, reason: "cannot be opened as a directory: \(String(cString: strerror(errno)))")
+        }
+        do {
+            try Self.checkOwnership(descriptor, path: config.dir)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        return descriptor
+    }
+
+    /// A tenant's folder in the export directory (created when asked), opened without following a symbolic link
+    /// and checked to be the daemon's own.
+    private func openTenant(_ name: String, in root: Int32, create: Bool) throws(AtomicFile.Failure) -> Int32 {
+        let path = config.dir + "/" + name
+        if create, mkdirat(root, name, directoryMode) == 0, config.owner != nil || config.group != nil {
+            fchownat(root, name, config.owner ?? uid_t.max, config.group ?? gid_t.max, AT_SYMLINK_NOFOLLOW)
+        }
+        let descriptor = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw AtomicFile.Failure(
+                path: path, reason: "cannot be opened as a directory: \(String(cString: strerror(errno)))")
+        }
+        do {
+            try Self.checkOwnership(descriptor, path: path)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        return descriptor
+    }
+
+    /// A directory the export writes in must be owned by the daemon's uid and writable by nobody else: whoever can
+    /// write there can plant keys that proxies trust, or links that send a write or a removal elsewhere.
+    static func checkOwnership(_ descriptor: Int32, path: String) throws(AtomicFile.Failure) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw AtomicFile.Failure(path: path, reason: "cannot be read: \(String(cString: strerror(errno)))")
+        }
+        guard info.st_uid == geteuid() else {
+            throw AtomicFile.Failure(
+                path: path, reason: "is owned by uid \(info.st_uid), not by this daemon's uid \(geteuid())")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw AtomicFile.Failure(
+                path: path,
+                reason:
+                    "is writable by its group or others (mode 0\(String(info.st_mode & 0o777, radix: 8))); anyone who can write there can plant keys"
+            )
+        }
+    }
+
+    /// The names in an open directory (not `.` and `..`).
+    private static func names(in descriptor: Int32) -> [String] {
+        let copy = dup(descriptor)
+        guard copy >= 0, let stream = fdopendir(copy) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Whether an id can be a file name (`.` and `..` cannot).
     static func isExportable(_ id: String) -> Bool { id != "." && id != ".." }
+
+    /// Whether a tenant id can be a folder beside the merged files (not `.`, `..` or one ending in `.json`).
+    public static func isExportable(tenant id: String) -> Bool { isExportable(id) && !id.hasSuffix(".json") }
 
     /// Whether a tenant's keys may go to a file: not when it restricts its readers (`allowed_uids`/`allowed_gids`),
     /// which file modes cannot express.

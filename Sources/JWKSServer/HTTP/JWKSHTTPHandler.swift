@@ -121,6 +121,12 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
     }
 
+    /// A malformed request (NIO's protocol error handler has answered it 400 with `Connection: close`) or any other
+    /// error ends the connection at once.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             if !awaitingKid { context.close(promise: nil) }

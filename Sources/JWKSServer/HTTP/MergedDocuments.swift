@@ -7,9 +7,15 @@ import NIOConcurrencyHelpers
 /// the registry in force: a new registry generation empties it.
 final class MergedDocuments: Sendable {
     private struct Merged {
-        /// The prepared sets it was built from, in config order (a provider without servable keys: nil).
-        var parts: [ObjectIdentifier?]
+        /// The prepared sets it was built from, in config order (a provider without servable keys: nil), held
+        /// so that none is freed and another allocated at its address while this entry compares against it.
+        var parts: [PreparedKeySet?]
         var document: PreparedDocument
+
+        /// Whether it was built from exactly these sets (identity, not equality).
+        func isBuilt(from others: [PreparedKeySet?]) -> Bool {
+            parts.count == others.count && zip(parts, others).allSatisfy { $0 === $1 }
+        }
     }
 
     private struct State {
@@ -22,9 +28,9 @@ final class MergedDocuments: Sendable {
     /// The merged document of `tenant` from `parts` (each servable provider's snapshot, nil for the others, in
     /// config order): the one built before when the parts are the same, else a new one (kept for next time).
     func document(tenant: String, generation: UInt64, parts: [ProviderSnapshot?]) -> PreparedDocument {
-        let identities = parts.map { $0?.prepared.map(ObjectIdentifier.init) }
+        let prepared = parts.map { $0?.prepared }
         if let merged = state.withLockedValue({ state -> Merged? in
-            guard state.generation == generation, let merged = state.byTenant[tenant], merged.parts == identities
+            guard state.generation == generation, let merged = state.byTenant[tenant], merged.isBuilt(from: prepared)
             else { return nil }
             return merged
         }) {
@@ -37,7 +43,7 @@ final class MergedDocuments: Sendable {
                 state.generation = generation
                 state.byTenant.removeAll()
             }
-            state.byTenant[tenant] = Merged(parts: identities, document: document)
+            state.byTenant[tenant] = Merged(parts: prepared, document: document)
         }
         return document
     }

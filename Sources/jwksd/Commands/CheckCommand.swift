@@ -93,6 +93,12 @@ struct CheckReport: Equatable {
                     "\(path): warning: server.export does not write tenants with allowed_uids/allowed_gids (a file's "
                         + "mode cannot say who they admit): \(restricted.joined(separator: ", "))")
             }
+            let unnamable = config.tenants.map(\.id).filter { !DocumentExporter.isExportable(tenant: $0) }
+            if !unnamable.isEmpty {
+                lines.append(
+                    "\(path): warning: server.export does not write tenants whose id is . or .. or ends in .json (no "
+                        + "file name for them): \(unnamable.joined(separator: ", "))")
+            }
         }
         return lines
     }
