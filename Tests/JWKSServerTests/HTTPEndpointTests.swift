@@ -339,9 +339,26 @@ struct HTTPEndpointTests {
         }
     }
 
+    @Test("idle_timeout closes a keep-alive connection with nothing to answer, not one whose ?kid= wait runs")
+    func idle() async throws {
+        try await withHarness(try await Endpoint { $0.idleTimeout = .milliseconds(300) }) { endpoint in
+            let idle = try await endpoint.connect()
+            #expect(try await idle.get("/v1/jwks/acme/idp").status == 200)
+            #expect(await idle.isClosed(within: .seconds(5)))
+            // The refetch of a kid miss is held 1 s, longer than the idle timeout: the wait is answered.
+            endpoint.harness.issuer.inject(.delay(.seconds(1)), at: "/acme/jwks", times: 1)
+            let waiting = try await endpoint.connect()
+            let added = try #require(endpoint.harness.issuer.rotate("acme"))
+            let answer = try await waiting.get("/v1/jwks/acme/idp?kid=\(added.kid)&timeout=5000")
+            #expect(answer.status == 200 && answer.kids.contains(added.kid))
+            await waiting.close()
+        }
+    }
+
     @Test("more than 1,024 unanswered requests decoded from one client's reads close its connection")
     func unansweredBound() throws {
-        let channel = EmbeddedChannel(handler: HTTPHeadMarker(deadline: HTTPHeadDeadline(timeout: .seconds(10))))
+        let timer = HTTPConnectionTimer(requestTimeout: .seconds(10), idleTimeout: .seconds(60))
+        let channel = EmbeddedChannel(handler: HTTPHeadMarker(timer: timer))
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 80)).wait()
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/jwks/acme/idp")
         for _ in 0..<HTTPHeadMarker.closeAt {

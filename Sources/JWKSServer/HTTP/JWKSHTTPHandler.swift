@@ -11,8 +11,8 @@ import NIOHTTP1
 /// writes its answer. Requests are answered one at a time in order (NIO's pipelining handler before this one
 /// holds the next until the answer's end is written); a `?kid=` miss runs the kid-miss lookup off the event
 /// loop and answers when it returns. A request is answered only while the connection is writable. A request with a
-/// body, or one asking to close, closes the connection after its answer. An idle connection is closed (one whose
-/// client stopped reading too), unless a `?kid=` lookup is running.
+/// body, or one asking to close, closes the connection after its answer. Idle connections are closed by the
+/// ``HTTPConnectionTimer``.
 final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -21,8 +21,6 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var peer: PeerCredentials?
     private var head: HTTPRequestHead?
     private var hasBody = false
-    /// A `?kid=` lookup is running: the connection is busy, not idle.
-    private var awaitingKid = false
     /// A complete request waiting for the connection to become writable (its client does not read).
     private var waiting: HTTPRequestHead?
 
@@ -86,7 +84,6 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             let engine = responder.engine
             let kidWaits = self.kidWaits
-            awaitingKid = true
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.makeFutureWithTask {
                 _ = await engine.lookup(
@@ -95,7 +92,6 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 kidWaits.release()
             }.whenComplete { _ in
                 let (handler, context) = bound.value
-                handler.awaitingKid = false
                 guard context.channel.isActive else { return }
                 handler.handle(head, kidChecked: true, context: context)
             }
@@ -125,13 +121,5 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// error ends the connection at once.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            if !awaitingKid { context.close(promise: nil) }
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }

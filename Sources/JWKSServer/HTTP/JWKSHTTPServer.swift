@@ -70,17 +70,17 @@ public final class JWKSHTTPServer: Sendable {
                 channel.closeFuture.whenComplete { _ in connections.wrappingDecrement(ordering: .relaxed) }
                 guard open <= config.maxConnections else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
-                    let deadline = HTTPHeadDeadline(timeout: TimeAmount(config.requestTimeout))
+                    let timer = HTTPConnectionTimer(
+                        requestTimeout: TimeAmount(config.requestTimeout), idleTimeout: TimeAmount(config.idleTimeout))
                     let handlers = channel.pipeline.syncOperations
-                    try handlers.addHandler(deadline)
+                    try handlers.addHandler(timer)
                     try handlers.addHandler(HTTPResponseEncoder())
                     try handlers.addHandler(
                         ByteToMessageHandler(
                             HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
-                    try handlers.addHandler(HTTPHeadMarker(deadline: deadline))
+                    try handlers.addHandler(HTTPHeadMarker(timer: timer))
                     try handlers.addHandler(HTTPServerPipelineHandler())
                     try handlers.addHandler(HTTPServerProtocolErrorHandler())
-                    try handlers.addHandler(IdleStateHandler(allTimeout: TimeAmount(config.idleTimeout)))
                     try handlers.addHandler(JWKSHTTPHandler(responder: responder, kidWaits: kidWaits))
                 }
             }
