@@ -17,7 +17,8 @@ scripts/install-deps.sh
 scripts/python-env.sh
 # Reports go to standard error and fail the run: halt_on_error stops at the first, with its stack.
 export JWKSD_SANITIZER="$kind"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+# The suppressions cover one known false positive of the Swift runtime (see the file).
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$(pwd)/scripts/tsan-suppressions.txt}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1}"
 swift build --build-tests --sanitize="$kind" --scratch-path "$scratch" 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
 swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" "$@"
