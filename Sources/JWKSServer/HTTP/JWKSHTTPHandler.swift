@@ -49,7 +49,8 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.head = head
             hasBody = false
         case .body:
-            // Bodies are not read: GET and HEAD have none, other methods are refused and the connection closes.
+            // Bodies are not read: GET and HEAD have none; a request that sends one is answered, then its connection
+            // closes.
             hasBody = true
         case .end:
             guard let head else { return }
