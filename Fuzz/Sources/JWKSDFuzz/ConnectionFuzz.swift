@@ -26,13 +26,8 @@ final class ConnectionFuzz: Sendable {
             dispatcher: RequestDispatcher(engine: engine, settings: settings),
             group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
         socketPath = settings.socketPath
-        let started = DispatchSemaphore(value: 0)
         let server = self.server
-        Task {
-            try! await server.start()
-            started.signal()
-        }
-        started.wait()
+        FuzzEngine.startBlocking { try await server.start() }
     }
 
     func run(_ bytes: [UInt8]) {

@@ -6,6 +6,16 @@ import JWKSServer
 /// The engine the server-side targets run against: two tenants (one readable by everyone, one only by uid
 /// 4242) whose provider is a key file in a temporary directory, loaded before the first input.
 enum FuzzEngine {
+    /// Runs a server's async start to completion before the first input (the fuzzer's callbacks are synchronous).
+    static func startBlocking(_ start: @escaping @Sendable () async throws -> Void) {
+        let started = DispatchSemaphore(value: 0)
+        Task {
+            try! await start()
+            started.signal()
+        }
+        started.wait()
+    }
+
     static func make(name: String, server: String) -> (JWKSEngine, JWKSDConfig) {
         let directory = NSTemporaryDirectory() + "jwksd-fuzz-\(name)-\(getpid())"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

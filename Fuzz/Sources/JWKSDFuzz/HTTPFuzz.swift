@@ -20,13 +20,8 @@ final class HTTPFuzz: Sendable {
         http.kidWait = .milliseconds(50)
         http.maxHeaderBytes = 4_096
         server = JWKSHTTPServer(engine: engine, config: http, group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
-        let started = DispatchSemaphore(value: 0)
         let server = self.server
-        Task {
-            try! await server.start()
-            started.signal()
-        }
-        started.wait()
+        FuzzEngine.startBlocking { try await server.start() }
     }
 
     func run(_ bytes: [UInt8]) {
