@@ -169,9 +169,20 @@ final class Loaded: Sendable {
 
     static func load() async throws -> Loaded {
         if let shared { return shared }
+        let (engine, config) = try await engine()
+        let entry = engine.entry(tenant: "acme", provider: "microsoft")!
+        return Loaded(
+            dispatcher: RequestDispatcher(engine: engine, settings: ServerSettings(config: config)), key: entry.key,
+            record: entry.snapshot.record!)
+    }
+
+    /// An engine with the Microsoft set as tenant acme's provider `microsoft` (a key file), published.
+    /// - Parameter server: the config's `server:` section (empty: the defaults).
+    static func engine(server: String = "") async throws -> (JWKSEngine, JWKSDConfig) {
         let config = try ConfigLoader.load(
             text: """
                 version: 1
+                \(server.isEmpty ? "" : "server: \(server)")
                 tenants:
                   acme:
                     providers:
@@ -185,9 +196,6 @@ final class Loaded: Sendable {
         for await event in events {
             if case .published = event.kind { break }
         }
-        let entry = engine.entry(tenant: "acme", provider: "microsoft")!
-        return Loaded(
-            dispatcher: RequestDispatcher(engine: engine, settings: ServerSettings(config: config)), key: entry.key,
-            record: entry.snapshot.record!)
+        return (engine, config)
     }
 }

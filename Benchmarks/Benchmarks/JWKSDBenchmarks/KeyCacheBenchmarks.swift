@@ -52,23 +52,7 @@ final class CacheFixture: Sendable {
     static func start() async throws -> CacheFixture {
         if let shared { return shared }
         let socket = NSTemporaryDirectory() + "jwksd-bench-\(getpid()).sock"
-        let config = try ConfigLoader.load(
-            text: """
-                version: 1
-                server: { socket: "\(socket)" }
-                tenants:
-                  acme:
-                    providers:
-                      microsoft: { file: "\(Fixtures.microsoftPath)" }
-                """)
-        let engine = JWKSEngine(
-            config: config, clock: SystemClock(), transport: Offline(),
-            prepare: PreparedReplies.preparer(compressMinBytes: 1024))
-        let events = engine.events()
-        engine.start()
-        for await event in events {
-            if case .published = event.kind { break }
-        }
+        let (engine, config) = try await Loaded.engine(server: "{ socket: \"\(socket)\" }")
         let server = JWKSServer(
             dispatcher: RequestDispatcher(engine: engine, settings: ServerSettings(config: config)))
         try await server.start()
