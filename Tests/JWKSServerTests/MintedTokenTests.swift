@@ -33,9 +33,7 @@ struct MintedTokenTests {
     /// (RSA key generation), and blocking a thread of Swift's cooperative pool (two on this machine) would stall
     /// the tests running beside this one.
     static func mint() async throws -> URL {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try mintNow() }) }
-        }
+        try await onOwnThread { try mintNow() }
     }
 
     private static func mintNow() throws -> URL {

@@ -1,5 +1,6 @@
 import Foundation
 import JWKSServer
+import JWKSTestSupport
 import JWKSWire
 import NIOConcurrencyHelpers
 import NIOCore
@@ -49,21 +50,15 @@ final class RawConnection: @unchecked Sendable {
 
     /// The next frame, or `nil` when the server closed the connection.
     func readFrame() async throws -> Frame? {
-        try await Self.onOwnThread { try self.readFrameBlocking() }
+        try await onOwnThread { try self.readFrameBlocking() }
     }
 
     /// Reads frames until the server closes, returning them.
     func readUntilClosed() async throws -> [Frame] {
-        try await Self.onOwnThread {
+        try await onOwnThread {
             var frames: [Frame] = []
             while let frame = try self.readFrameBlocking() { frames.append(frame) }
             return frames
-        }
-    }
-
-    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
         }
     }
 

@@ -2,8 +2,8 @@ import Foundation
 import JWKS
 import JWKSCache
 import JWKSConfig
+import JWKSTestSupport
 import Testing
-
 @testable import jwksd
 
 /// `jwksd dev-issuer --background`: the stand-in for remote identity providers in the benchmarks serves from
@@ -43,28 +43,29 @@ struct DevIssuerCommandTests {
         ]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        defer {
+        try await withCleanup {
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: config.path) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let registry = try String(contentsOf: config, encoding: .utf8)
+            let start = try #require(registry.range(of: "http://"))
+            let end = try #require(registry[start.lowerBound...].firstIndex(of: "\""))
+            let url = String(registry[start.lowerBound..<end])
+            #expect(url.hasSuffix("/p0/jwks"))
+
+            let transport = AsyncHTTPClientTransport(connectTimeout: .seconds(10))
+            let response = try await transport.get(
+                HTTPGetRequest(url: try HTTPURL(url), headers: [], timeout: .seconds(5), maxBodyBytes: 65_536))
+            try await transport.shutdown()
+            #expect(response.status == 200)
+            #expect(try JWKSet(parsing: response.body).keys.count == 1)
+
+            let loops = try Self.threads(of: process.processIdentifier).filter { $0.name.hasPrefix("NIO-ELT") }
+            #expect(!loops.isEmpty)
+            #expect(loops.allSatisfy { $0.nice == 19 }, "\(loops)")
+        } cleanup: {
             process.terminate()
-            process.waitUntilExit()
+            await process.exited()
         }
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: config.path) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let registry = try String(contentsOf: config, encoding: .utf8)
-        let start = try #require(registry.range(of: "http://"))
-        let end = try #require(registry[start.lowerBound...].firstIndex(of: "\""))
-        let url = String(registry[start.lowerBound..<end])
-        #expect(url.hasSuffix("/p0/jwks"))
-
-        let transport = AsyncHTTPClientTransport(connectTimeout: .seconds(2))
-        let response = try await transport.get(
-            HTTPGetRequest(url: try HTTPURL(url), headers: [], timeout: .seconds(5), maxBodyBytes: 65_536))
-        try await transport.shutdown()
-        #expect(response.status == 200)
-        #expect(try JWKSet(parsing: response.body).keys.count == 1)
-
-        let loops = try Self.threads(of: process.processIdentifier).filter { $0.name.hasPrefix("NIO-ELT") }
-        #expect(!loops.isEmpty)
-        #expect(loops.allSatisfy { $0.nice == 19 }, "\(loops)")
     }
 }

@@ -38,6 +38,6 @@ struct ExportEndToEndTests {
         #expect(await eventually { read(providerFile)?.contains("disk-2") == true })
         #expect(await eventually { read(tenantFile)?.contains("disk-2") == true })
         daemon.terminate()
-        daemon.waitUntilExit()
+        await daemon.exited()
     }
 }

@@ -75,7 +75,7 @@ struct OperationsEndToEndTests {
             from: url.deletingLastPathComponent().appendingPathComponent("other"))
         #expect((missing as? HTTPURLResponse)?.statusCode == 404)
         daemon.terminate()
-        daemon.waitUntilExit()
+        await daemon.exited()
     }
 
     @Test("lookups on other connections never fail while the registry is reloaded by RPC, SIGHUP and rename")
@@ -146,7 +146,7 @@ struct OperationsEndToEndTests {
             for client in clients { await client.close() }
             #expect(total.failed.isEmpty, "\(total.failed.prefix(5))")
             daemon.terminate()
-            daemon.waitUntilExit()
+            await daemon.exited()
         } cleanup: {
             await observer.close()
         }

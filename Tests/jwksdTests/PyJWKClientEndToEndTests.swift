@@ -101,7 +101,7 @@ struct PyJWKClientEndToEndTests {
             #expect(after.status == 0, "\(after.errors)")
             #expect(after.output == "bob\nPyJWKClientError\n")
             daemon.terminate()
-            daemon.waitUntilExit()
+            await daemon.exited()
         } cleanup: {
             try? await issuer.shutdown()
         }

@@ -60,7 +60,7 @@ struct PythonClientEndToEndTests {
             ])
             #expect(absent.status == 24 && absent.errors.hasPrefix("UNAVAILABLE: cannot connect"))
             daemon.terminate()
-            daemon.waitUntilExit()
+            await daemon.exited()
         } cleanup: {
             try? await issuer.shutdown()
         }

@@ -26,14 +26,7 @@ struct ServeEndToEndTests {
     static func run(
         _ arguments: [String], environment: [String: String] = [:], executable: URL? = nil
     ) async throws -> Run {
-        // On a thread of its own: waiting for the process on one of the cooperative pool's threads (two on the
-        // CI machine) would stall the tests running beside this one, and their timing bounds.
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(
-                    with: Result { try runNow(arguments, environment: environment, executable: executable) })
-            }
-        }
+        try await onOwnThread { try runNow(arguments, environment: environment, executable: executable) }
     }
 
     private static func runNow(_ arguments: [String], environment: [String: String], executable: URL?) throws -> Run {
@@ -123,7 +116,7 @@ struct ServeEndToEndTests {
         #expect(status.output.contains("\"keyCount\":1"))
 
         daemon.terminate()
-        daemon.waitUntilExit()
+        await daemon.exited()
         #expect(!FileManager.default.fileExists(atPath: socket))
         let after = try await Self.run(["health"], environment: environment)
         #expect(after.status == 24, "UNAVAILABLE once the daemon is gone: \(after.errors)")
@@ -265,7 +258,7 @@ struct ServeEndToEndTests {
         #expect(generation.contains("config generation 3"))
         #expect(generation.contains("last reload: ok"))
         daemon.terminate()
-        daemon.waitUntilExit()
+        await daemon.exited()
     }
 }
 
@@ -308,7 +301,7 @@ struct WarmRestartEndToEndTests {
             }
             #expect(snapshots.count == 1)
             daemon.terminate()
-            daemon.waitUntilExit()
+            await daemon.exited()
 
             issuer.inject(.status(503), at: "/acme/jwks")
             daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
@@ -316,7 +309,7 @@ struct WarmRestartEndToEndTests {
             #expect(warm.status == 0, "\(warm.errors)")
             #expect(warm.output.contains("\"kid\":\"acme-0\""))
             daemon.terminate()
-            daemon.waitUntilExit()
+            await daemon.exited()
 
             let file = state.appendingPathComponent(try #require(snapshots.first))
             var bytes = Array(try Data(contentsOf: file))
@@ -328,7 +321,7 @@ struct WarmRestartEndToEndTests {
             #expect(cold.status == 24, "UNAVAILABLE without a usable snapshot: \(cold.errors)")
             #expect(cold.errors.contains("HTTP 503"))
             daemon.terminate()
-            daemon.waitUntilExit()
+            await daemon.exited()
         } cleanup: {
             try? await issuer.shutdown()
         }

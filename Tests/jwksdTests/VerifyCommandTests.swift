@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JWKSTestSupport
 import Testing
 
 /// `jwksd verify` and the Python example client's `verify` against a running daemon whose provider is RFC 8037's Ed25519 key (`disk-1`).
@@ -73,6 +74,6 @@ struct VerifyCommandTests {
         #expect(pythonExpired.status == 26)
         #expect(pythonExpired.errors.hasPrefix("UNAUTHENTICATED: expired: "), "\(pythonExpired.errors)")
         daemon.terminate()
-        daemon.waitUntilExit()
+        await daemon.exited()
     }
 }
