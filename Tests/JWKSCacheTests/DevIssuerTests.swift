@@ -11,7 +11,7 @@ struct DevIssuerTests {
     @Test("serves discovery and a JWKS of real RSA 2048, P-256 and Ed25519 keys, conditionally")
     func servesKeys() async throws {
         let issuer = try await DevIssuer.start()
-        let transport = AsyncHTTPClientTransport(connectTimeout: .seconds(2))
+        let transport = AsyncHTTPClientTransport(connectTimeout: .seconds(10))
         defer {
             Task {
                 try? await transport.shutdown()

@@ -32,7 +32,7 @@ final class ServerHarness: ScopedHarness {
         let text = yaml.replacingOccurrences(of: "{{BASE}}", with: issuer.baseURL)
             .replacingOccurrences(of: "{{SOCKET}}", with: socketPath)
         let config = try ConfigLoader.load(text: text, baseDirectory: directory.path)
-        transport = AsyncHTTPClientTransport(connectTimeout: .seconds(2))
+        transport = AsyncHTTPClientTransport(connectTimeout: .seconds(10))
         engine = JWKSEngine(
             config: config, clock: clock, transport: transport,
             prepare: PreparedReplies.preparer(compressMinBytes: config.server.compressMinBytes))
@@ -76,6 +76,9 @@ final class ServerHarness: ScopedHarness {
           require_https: false
           allow_private_networks: true
           prefetch_jitter: 0s
+          # Tests on a loaded 2-core machine share it with dozens of others: a fetch from the loopback that
+          # waits for a thread must not read as a provider timing out (tests of timeouts set their own).
+          retry: { attempt_timeout: 30s }
         tenants:
         \(tenants.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         """
