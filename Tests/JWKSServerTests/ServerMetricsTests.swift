@@ -44,11 +44,14 @@ struct ServerMetricsTests {
             #expect(stale.stale)
             _ = try await client.getKeySet(tenant: "beta", provider: "idp")
 
-            // A batch's counts reach the registry just after its replies are handed to the socket: wait (bounded)
-            // for the last call's count before reading the rest.
+            // A batch's counts reach the registry just after its replies are handed to the socket, one counter
+            // after another: wait (bounded) for the last call's request count and for the stale serve it adds
+            // last, before reading the rest.
             var text = registry.emitToString()
             for _ in 0..<200
-            where PrometheusText.sample(text, #"jwksd_requests_total{method="GetKeySet",status="OK"}"#) != 1 {
+            where PrometheusText.sample(text, #"jwksd_requests_total{method="GetKeySet",status="OK"}"#) != 1
+                || PrometheusText.sample(text, "jwksd_stale_serves_total") != 2
+            {
                 try await Task.sleep(for: .milliseconds(10))
                 text = registry.emitToString()
             }
