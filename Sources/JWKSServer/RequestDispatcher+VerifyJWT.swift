@@ -114,6 +114,10 @@ extension RequestDispatcher {
                         "the token's kid is \(kid.utf8.count) bytes; kids over \(RequestGrammar.maximumKidBytes) are never looked up"
                     ), counters: counters)
             }
+            // Known absent within the kid-miss cooldown: refused now, without a task (as GetKey does).
+            if entry.answersAbsentNow(kid: kid, alg: nil) {
+                throw Self.refused(Self.absentKid(kid, in: entry), counters: counters)
+            }
         }
         let engine = self.engine
         let metrics = self.metrics
@@ -126,10 +130,7 @@ extension RequestDispatcher {
                 case .found(_, let snapshot):
                     found = snapshot
                 case .failed(.kidNotFound):
-                    return .error(
-                        Self.refused(
-                            JWSFailure(.unknownKid, "\(entry.key) has no key \"\(Printable.quoted(kid, limit: 64))\""),
-                            counters: counters))
+                    return .error(Self.refused(Self.absentKid(kid, in: entry), counters: counters))
                 case .failed(let failure):
                     return .error(StatusMapping.error(for: failure, tenant: tenantID, provider: entry.key.provider))
                 }
@@ -150,6 +151,11 @@ extension RequestDispatcher {
                 return .error(Self.refused(failure, counters: counters))
             }
         }
+    }
+
+    /// The refusal of a token whose kid the provider does not have, after the kid-miss rule.
+    private static func absentKid(_ kid: String, in entry: ProviderEntry) -> JWSFailure {
+        JWSFailure(.unknownKid, "\(entry.key) has no key \"\(Printable.quoted(kid, limit: 64))\"")
     }
 
     /// The tenant's provider whose issuer equals the token's `iss` (read before the signature is checked, only

@@ -159,20 +159,32 @@ public final class RequestDispatcher: Sendable {
                 reply: reply, stale: stale, validUntil: until, registry: publication, sources: consulted)
             return reply
         }
-        if request.provider.isEmpty {
+        let provider = request.provider.isEmpty ? nil : request.provider
+        // A miss the kid-miss rule answers without fetching or waiting (a kid confirmed absent within the
+        // cooldown, or a refetch already made within it) is NOT_FOUND now: a peer repeating unknown kids costs
+        // no task and no wait.
+        let absentNow: Bool
+        if provider == nil {
             for entry in tenant.providers {
                 if let reply = hit(entry) { return .reply(.ok(reply)) }
             }
+            absentNow =
+                !tenant.providers.isEmpty
+                && tenant.providers.allSatisfy { $0.answersAbsentNow(kid: request.kid, alg: alg) }
         } else {
-            let entry = try provider(request.provider, in: tenant, tenantID: request.tenant)
+            let entry = try self.provider(request.provider, in: tenant, tenantID: request.tenant)
             if let reply = hit(entry) { return .reply(.ok(reply)) }
+            absentNow = entry.answersAbsentNow(kid: request.kid, alg: alg)
         }
         if hadKeys { tally.kidMisses += 1 }
+        if absentNow {
+            let failure = LookupFailure.kidNotFound(kid: request.kid)
+            return .reply(.error(StatusMapping.error(for: failure, tenant: request.tenant, provider: provider)))
+        }
         let metrics = self.metrics
         let timeout = settings.wait(request.timeoutMs, default: settings.defaultLookupTimeout)
         let engine = self.engine
         let deadline = engine.clock.now.advanced(by: timeout)
-        let provider = request.provider.isEmpty ? nil : request.provider
         let tenantID = request.tenant
         let kid = request.kid
         return .deferred {

@@ -85,6 +85,35 @@ struct SchedulingTests {
         #expect(state.miss(kid: "x", now: at(60), cooldown: cooldown, fetchInFlight: false) == .refetch)
     }
 
+    @Test("decide tells what a miss would decide without recording it, through random sequences of misses")
+    func kidMissDecide() {
+        var state = KidMissState<ManualClock.Instant>()
+        let cooldown = Duration.seconds(30)
+        #expect(state.decide(kid: "x", now: at(0), cooldown: cooldown, fetchInFlight: false) == .refetch)
+        #expect(state.lastRefetch == nil)
+        #expect(state.miss(kid: "x", now: at(0), cooldown: cooldown, fetchInFlight: false) == .refetch)
+        #expect(state.decide(kid: "y", now: at(1), cooldown: cooldown, fetchInFlight: true) == .join)
+        #expect(state.decide(kid: "y", now: at(1), cooldown: cooldown, fetchInFlight: false) == .notFound)
+        #expect(state.absent["y"] == nil)
+        state.confirmAbsent(kid: "x", now: at(2), cooldown: cooldown)
+        #expect(state.decide(kid: "x", now: at(3), cooldown: cooldown, fetchInFlight: true) == .notFound)
+        #expect(state.decide(kid: "x", now: at(32), cooldown: cooldown, fetchInFlight: false) == .refetch)
+
+        var generator = SystemRandomNumberGenerator()
+        var random = KidMissState<ManualClock.Instant>()
+        var second: Int64 = 0
+        for _ in 0..<10_000 {
+            second += Int64.random(in: 0...4, using: &generator)
+            let kid = "k\(Int.random(in: 0..<8, using: &generator))"
+            let inFlight = Bool.random(using: &generator)
+            let decided = random.decide(kid: kid, now: at(second), cooldown: cooldown, fetchInFlight: inFlight)
+            #expect(random.miss(kid: kid, now: at(second), cooldown: cooldown, fetchInFlight: inFlight) == decided)
+            if decided != .notFound, Bool.random(using: &generator) {
+                random.confirmAbsent(kid: kid, now: at(second), cooldown: cooldown)
+            }
+        }
+    }
+
     @Test("the absent-kid memory is bounded in entries and in bytes, whatever the kids a peer sends")
     func kidMissMemoryBound() {
         var state = KidMissState<ManualClock.Instant>()

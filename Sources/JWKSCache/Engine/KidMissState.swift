@@ -49,24 +49,35 @@ struct KidMissState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// UTF-8 bytes of the kids in ``absent``.
     private(set) var absentBytes = 0
 
-    /// Decides what a miss for `kid` does.
+    /// Decides what a miss for `kid` does, and records it.
     /// - Parameters:
     ///   - kid: the kid not found.
     ///   - now: the current instant.
     ///   - cooldown: the provider's `kid_miss_cooldown`.
     ///   - fetchInFlight: whether any fetch (scheduled, admin, kid miss) is running.
     mutating func miss(kid: String, now: Instant, cooldown: Duration, fetchInFlight: Bool) -> Decision {
-        if let until = absent[kid] {
-            if now < until { return .notFound }
+        if let until = absent[kid], now >= until {
             absent[kid] = nil
             absentBytes -= kid.utf8.count
         }
-        if fetchInFlight { return .join }
-        if let last = lastRefetch, now < last.advanced(by: cooldown) {
-            remember(kid, until: last.advanced(by: cooldown))
-            return .notFound
+        let decision = decide(kid: kid, now: now, cooldown: cooldown, fetchInFlight: fetchInFlight)
+        switch decision {
+        case .notFound:
+            if absent[kid] == nil, let last = lastRefetch { remember(kid, until: last.advanced(by: cooldown)) }
+        case .refetch:
+            lastRefetch = now
+        case .join:
+            break
         }
-        lastRefetch = now
+        return decision
+    }
+
+    /// What ``miss(kid:now:cooldown:fetchInFlight:)`` would decide, without recording anything: lets a caller
+    /// answer NOT_FOUND at once when no fetch would run or be waited for.
+    func decide(kid: String, now: Instant, cooldown: Duration, fetchInFlight: Bool) -> Decision {
+        if let until = absent[kid], now < until { return .notFound }
+        if fetchInFlight { return .join }
+        if let last = lastRefetch, now < last.advanced(by: cooldown) { return .notFound }
         return .refetch
     }
 

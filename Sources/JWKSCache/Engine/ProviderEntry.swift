@@ -149,6 +149,33 @@ public final class ProviderEntry: Sendable {
         return .failed(.kidNotFound(kid: kid))
     }
 
+    /// Whether the kid-miss rule answers a lookup of `kid` NOT_FOUND without fetching or waiting: the kid is
+    /// not in the published set, the provider has servable keys, and the kid was confirmed absent within the
+    /// cooldown or a refetch was already made within it with none in flight. The miss is recorded as
+    /// ``lookup(kid:alg:deadline:)`` records it, so a caller may answer at once instead of starting a task.
+    /// - Parameters:
+    ///   - kid: the key id.
+    ///   - alg: an optional algorithm filter.
+    /// - Returns: `false` when a lookup must run (it may find the kid, fetch, or wait for a fetch).
+    public func answersAbsentNow(kid: String, alg: String?) -> Bool {
+        let now = clock.now
+        let cooldown = config.policy.kidMissCooldown
+        let decided = state.withLockedValue { state -> Bool in
+            switch state.machine.availability(at: now) {
+            case .unavailable: return false
+            case .fresh, .stale:
+                let inFlight = state.machine.isFetching
+                guard state.kidMiss.decide(kid: kid, now: now, cooldown: cooldown, fetchInFlight: inFlight) == .notFound
+                else { return false }
+                _ = state.kidMiss.miss(kid: kid, now: now, cooldown: cooldown, fetchInFlight: inFlight)
+                return true
+            }
+        }
+        // As in a lookup, the set published last decides: a kid published since the caller looked is found.
+        guard decided, let keys = snapshot.keys(kid: kid, alg: alg, at: now) else { return false }
+        return keys.isEmpty
+    }
+
     /// The published snapshot once it has servable keys: at once when it has; else (never loaded, or past its
     /// stale limit) after the fetch in flight or one started now, waiting up to `deadline`. For callers that
     /// need the keys but name no kid (a kid-less token).

@@ -70,22 +70,24 @@ struct JWKSHTTPResponder: Sendable {
                 return .answer(
                     .error(.notFound, "not_found", "tenant \"\(request.tenant)\" has no provider \"\(providerID)\""))
             }
-            return decideProvider(entry.snapshot, request: request, head: head, now: now, kidChecked: kidChecked)
+            return decideProvider(entry, request: request, head: head, now: now, kidChecked: kidChecked)
         }
         return decideTenant(
             tenant, generation: registry.generation, request: request, head: head, now: now, kidChecked: kidChecked)
     }
 
     private func decideProvider(
-        _ snapshot: ProviderSnapshot, request: JWKSHTTPRequest, head: HTTPRequestHead, now: EngineInstant,
+        _ entry: ProviderEntry, request: JWKSHTTPRequest, head: HTTPRequestHead, now: EngineInstant,
         kidChecked: Bool
     ) -> Decision {
+        let snapshot = entry.snapshot
         guard let (standing, _) = snapshot.standingUntil(at: now), standing != .expired,
             let record = snapshot.record, let prepared = snapshot.prepared, let document = prepared.document
         else {
             return .answer(Self.unavailable(snapshot))
         }
-        if let kid = request.kid, !kidChecked, prepared.keys[kid] == nil {
+        // A kid the kid-miss rule answers absent without fetching is answered with the set now, without a wait.
+        if let kid = request.kid, !kidChecked, prepared.keys[kid] == nil, !entry.answersAbsentNow(kid: kid, alg: nil) {
             return .awaitKid(request, deadline: now.advanced(by: request.timeout ?? kidWait))
         }
         let stale = standing == .stale
@@ -129,7 +131,9 @@ struct JWKSHTTPResponder: Sendable {
                     "no provider of tenant \"\(request.tenant)\" has servable keys yet",
                     headers: [("Retry-After", "1")]))
         }
-        if !hasKid, !kidChecked {
+        if let kid = request.kid, !hasKid, !kidChecked,
+            !tenant.providers.allSatisfy({ $0.answersAbsentNow(kid: kid, alg: nil) })
+        {
             return .awaitKid(request, deadline: now.advanced(by: request.timeout ?? kidWait))
         }
         var extra: [(String, String)] = []
