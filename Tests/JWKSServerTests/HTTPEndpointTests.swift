@@ -9,6 +9,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
+import Prometheus
 import Testing
 
 @testable import JWKSServer
@@ -46,7 +47,9 @@ struct HTTPEndpointTests {
         let unixPath: String
         var port: Int { tcp.boundPort ?? 0 }
 
-        init(adjust: (inout HTTPEndpointConfig) -> Void = { _ in }) async throws {
+        init(
+            metrics: HTTPEndpointMetrics = HTTPEndpointMetrics(), adjust: (inout HTTPEndpointConfig) -> Void = { _ in }
+        ) async throws {
             harness = try await ServerHarness(yaml: ServerHarness.yaml(HTTPEndpointTests.tenants)) { issuer in
                 issuer.addIssuer("acme", kinds: [.p256, .rsa2048], maxAge: 300)
                 issuer.addIssuer("other", kinds: [.ed25519], maxAge: 600)
@@ -58,7 +61,8 @@ struct HTTPEndpointTests {
             var unixConfig = tcpConfig
             unixConfig.listen = .unix(path: unixPath)
             tcp = JWKSHTTPServer(
-                engine: harness.engine, config: tcpConfig, group: MultiThreadedEventLoopGroup.singleton)
+                engine: harness.engine, config: tcpConfig, group: MultiThreadedEventLoopGroup.singleton,
+                metrics: metrics)
             unix = JWKSHTTPServer(
                 engine: harness.engine, config: unixConfig, group: MultiThreadedEventLoopGroup.singleton)
             try await tcp.start()
@@ -435,6 +439,50 @@ struct HTTPEndpointTests {
             let after = try await endpoint.connect()
             #expect(try await after.get("/v1/jwks/acme/idp").status == 200)
             await after.close()
+        }
+    }
+
+    @Test("requests are counted by status, ?kid= waits by outcome, connections past max_connections as refused")
+    func metrics() async throws {
+        let registry = PrometheusCollectorRegistry()
+        try await withHarness(
+            try await Endpoint(metrics: HTTPEndpointMetrics(factory: PrometheusMetricsFactory(registry: registry))) {
+                config in
+                config.maxConnections = 2
+            }
+        ) { endpoint in
+            let client = try await endpoint.connect()
+            let document = try await client.get("/v1/jwks/acme/idp")
+            #expect(document.status == 200)
+            let etag = try #require(document.header("ETag"))
+            #expect(try await client.get("/v1/jwks/acme/idp", headers: [("If-None-Match", etag)]).status == 304)
+            #expect(try await client.get("/v1/jwks/nobody").status == 404)
+            #expect(try await client.get("/v1/jwks/acme/idp", method: "DELETE").status == 405)
+            #expect(try await client.get("/v1/jwks/partial/down").status == 503)
+            let added = try #require(endpoint.harness.issuer.rotate("acme"))
+            #expect(try await client.get("/v1/jwks/acme/idp?kid=\(added.kid)&timeout=5000").kids.contains(added.kid))
+            // Within the cooldown the rule has nothing to fetch: answered at once, no wait counted.
+            #expect(try await client.get("/v1/jwks/acme/idp?kid=absent").status == 200)
+
+            // A second connection fills max_connections; a third is refused.
+            let second = try await endpoint.connect()
+            #expect(try await second.get("/v1/jwks/acme/idp").status == 200)
+            let third = try await endpoint.connect()
+            #expect(await third.isClosed(within: .seconds(5)))
+            await second.close()
+            try await client.send("NOT HTTP AT ALL\r\n\r\n")
+            #expect(try await client.responses(1)[0].status == 400)
+            #expect(await client.isClosed(within: .seconds(5)))
+
+            let text = registry.emitToString()
+            func sample(_ name: String) -> Double? { PrometheusText.sample(text, name) }
+            #expect(sample(#"jwksd_http_requests_total{status="200"}"#) == 4)
+            for status in ["304", "400", "404", "405", "503"] {
+                #expect(sample(#"jwksd_http_requests_total{status="\#(status)"}"#) == 1, "\(status)")
+            }
+            #expect(sample(#"jwksd_http_kid_waits_total{outcome="waited"}"#) == 1)
+            #expect(sample(#"jwksd_http_kid_waits_total{outcome="over_limit"}"#) == 0)
+            #expect(sample("jwksd_http_connections_refused_total") == 1)
         }
     }
 }

@@ -25,10 +25,12 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var waiting: HTTPRequestHead?
 
     private let kidWaits: KidWaitBudget
+    private let metrics: HTTPEndpointMetrics
 
-    init(responder: JWKSHTTPResponder, kidWaits: KidWaitBudget) {
+    init(responder: JWKSHTTPResponder, kidWaits: KidWaitBudget, metrics: HTTPEndpointMetrics) {
         self.responder = responder
         self.kidWaits = kidWaits
+        self.metrics = metrics
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -80,9 +82,11 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .awaitKid(let request, let deadline):
             // Every slot taken (clients that ask and leave): answer with the set as it is.
             guard kidWaits.take() else {
+                metrics.kidWait(ran: false)
                 handle(head, kidChecked: true, context: context)
                 return
             }
+            metrics.kidWait(ran: true)
             let engine = responder.engine
             let kidWaits = self.kidWaits
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -100,6 +104,7 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ answer: JWKSHTTPAnswer, for head: HTTPRequestHead, context: ChannelHandlerContext) {
+        metrics.answered(answer.status)
         var headers = HTTPHeaders(answer.headers)
         headers.add(name: "Content-Length", value: "\(answer.body.readableBytes)")
         let close = !head.isKeepAlive || hasBody
@@ -121,6 +126,7 @@ final class JWKSHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A malformed request (NIO's protocol error handler has answered it 400 with `Connection: close`) or any other
     /// error ends the connection at once.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError { metrics.answered(.badRequest) }
         context.close(promise: nil)
     }
 }

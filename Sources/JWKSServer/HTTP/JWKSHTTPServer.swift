@@ -24,16 +24,22 @@ public final class JWKSHTTPServer: Sendable {
     private let connections = ManagedAtomic<Int>(0)
     /// `?kid=` waits running, counted until each lookup returns (a client that leaves does not end its wait).
     private let kidWaits: KidWaitBudget
+    private let metrics: HTTPEndpointMetrics
 
     /// Creates the endpoint; nothing listens until ``start()``.
     /// - Parameters:
     ///   - engine: the engine whose snapshots are served.
     ///   - config: `server.http`; a `unix:` path must already be resolved against the config's directory.
     ///   - group: the event loops to serve on.
-    public init(engine: JWKSEngine, config: HTTPEndpointConfig, group: any EventLoopGroup) {
+    ///   - metrics: where requests, `?kid=` waits and refused connections are counted.
+    public init(
+        engine: JWKSEngine, config: HTTPEndpointConfig, group: any EventLoopGroup,
+        metrics: HTTPEndpointMetrics = HTTPEndpointMetrics()
+    ) {
         self.engine = engine
         self.config = config
         self.group = group
+        self.metrics = metrics
         self.kidWaits = KidWaitBudget(limit: config.maxConnections)
         if case .unix(let path) = config.listen { socketPath = path } else { socketPath = nil }
     }
@@ -55,6 +61,7 @@ public final class JWKSHTTPServer: Sendable {
         let responder = JWKSHTTPResponder(
             engine: engine, identifiesPeers: socketPath != nil, kidWait: config.kidWait)
         let kidWaits = kidWaits
+        let metrics = metrics
         let limits = {
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldSize = config.maxHeaderBytes
@@ -68,7 +75,10 @@ public final class JWKSHTTPServer: Sendable {
             .childChannelInitializer { channel in
                 let open = connections.wrappingIncrementThenLoad(ordering: .relaxed)
                 channel.closeFuture.whenComplete { _ in connections.wrappingDecrement(ordering: .relaxed) }
-                guard open <= config.maxConnections else { return channel.close() }
+                guard open <= config.maxConnections else {
+                    metrics.refusedConnection()
+                    return channel.close()
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     let timer = HTTPConnectionTimer(
                         requestTimeout: TimeAmount(config.requestTimeout), idleTimeout: TimeAmount(config.idleTimeout))
@@ -81,7 +91,7 @@ public final class JWKSHTTPServer: Sendable {
                     try handlers.addHandler(HTTPHeadMarker(timer: timer))
                     try handlers.addHandler(HTTPServerPipelineHandler())
                     try handlers.addHandler(HTTPServerProtocolErrorHandler())
-                    try handlers.addHandler(JWKSHTTPHandler(responder: responder, kidWaits: kidWaits))
+                    try handlers.addHandler(JWKSHTTPHandler(responder: responder, kidWaits: kidWaits, metrics: metrics))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)

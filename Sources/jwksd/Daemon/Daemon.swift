@@ -95,7 +95,8 @@ struct Daemon {
         }
         if var http = registry.server.http {
             if case .unix(let path) = http.listen { http.listen = .unix(path: registry.resolve(path)) }
-            let endpoint = JWKSHTTPServer(engine: engine, config: http, group: serverLoops)
+            let endpoint = JWKSHTTPServer(
+                engine: engine, config: http, group: serverLoops, metrics: exporter.httpMetrics)
             services.append(.init(service: HTTPEndpointService(server: endpoint, logger: logger)))
         }
         if let address = registry.server.metrics {

@@ -12,6 +12,7 @@ final class MetricsExporter: Sendable {
     let factory: PrometheusMetricsFactory
     let engineMetrics: EngineMetrics
     let serverMetrics: ServerMetrics
+    let httpMetrics: HTTPEndpointMetrics
     private let reloads: [ReloadOutcome: CoreMetrics.Counter]
     private let generation: CoreMetrics.Gauge
     private let logLinesDropped: CoreMetrics.Counter
@@ -39,6 +40,7 @@ final class MetricsExporter: Sendable {
         self.factory = factory
         engineMetrics = EngineMetrics(factory: factory)
         serverMetrics = ServerMetrics(factory: factory)
+        httpMetrics = HTTPEndpointMetrics(factory: factory)
         reloads = Dictionary(
             uniqueKeysWithValues: ReloadOutcome.allCases.map {
                 (

@@ -19,6 +19,10 @@ enum MetricsHelp {
         "jwksd_reloads_total": "Registry reloads (RPC, SIGHUP, file change) by outcome.",
         "jwksd_config_generation": "The registry generation in force.",
         "jwksd_log_lines_dropped_total": "Log lines dropped because standard error was not keeping up.",
+        "jwksd_http_requests_total": "HTTP JWKS endpoint requests answered, by status code.",
+        "jwksd_http_kid_waits_total":
+            "HTTP ?kid= requests that waited for the kid-miss rule (waited) or found every wait taken (over_limit).",
+        "jwksd_http_connections_refused_total": "HTTP JWKS endpoint connections closed on arrival (max_connections).",
     ]
 
     /// `text` (Prometheus exposition format) with a `# HELP` line before each `# TYPE` line of a family
