@@ -2,6 +2,7 @@
 
 - :class:`Client`: every call of the Unix-socket protocol (GetKey, GetKeySet, VerifyJWT, Status, Health,
   Watch...), safe to share between threads.
+- :class:`jwksd.aio.Client`: the same calls for asyncio, multiplexed over one connection (``import jwksd.aio``).
 - :class:`KeyCache`: a local copy of the keys, kept consistent by Watch; a lookup of a held key makes no call.
 - :mod:`jwksd.pyjwt`: ``PyJWKClient``, a drop-in for PyJWT's ``jwt.PyJWKClient`` (``pip install
   "jwksd-client[pyjwt]"``).

@@ -63,6 +63,23 @@ def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
     return out
 
 
+def length_error(path: str, length: int) -> ProtocolError:
+    """The error for a frame whose length field is below 8 or above :data:`MAX_PAYLOAD` + 8."""
+    return ProtocolError(14, f"{path}: frame length {length} is out of range (not a jwksd socket?)")
+
+
+def header_error(path: str, version: int, kind: int, flags: int) -> ProtocolError:
+    """The error for a frame header with another version, an undefined kind or an undefined flag bit."""
+    if version != VERSION:
+        return ProtocolError(14, f"{path}: the peer speaks protocol version {version}")
+    return ProtocolError(14, f"{path}: malformed frame (kind {kind}, flags {flags:#x})")
+
+
+def client_frame_error(path: str, kind: int) -> ProtocolError:
+    """The error for a REQUEST or CANCEL frame sent by the peer (a server never sends them)."""
+    return ProtocolError(14, f"{path}: the peer sent a client's frame (kind {kind})")
+
+
 def _timeval(seconds: float) -> bytes:
     # 0 would mean "no timeout" to the kernel: the smallest positive value instead.
     micros = max(1, int(seconds * 1_000_000))
@@ -194,7 +211,7 @@ class Connection:
             elif kind == GOAWAY:
                 raise Broken("GOAWAY: " + body.decode("utf-8", "replace"), goaway=code)
             elif kind in (REQUEST, CANCEL):
-                raise ProtocolError(14, f"{self.path}: the peer sent a client's frame (kind {kind})")
+                raise client_frame_error(self.path, kind)
             # MESSAGE (a stream's item) and PONG: not for a unary call; skipped.
 
     def read_frame(self, deadline: float, fresh: bool = False) -> Tuple[int, int, int, int, bytes]:
@@ -208,15 +225,13 @@ class Connection:
             fresh = False
         length = int.from_bytes(buffer[:4], "big")
         if length < 8 or length > MAX_PAYLOAD + 8:
-            raise ProtocolError(14, f"{self.path}: frame length {length} is out of range (not a jwksd socket?)")
+            raise length_error(self.path, length)
         end = 4 + length
         if len(buffer) < end:
             buffer = self._fill(buffer, end, deadline, fresh)
         version, kind, flags, code, call_id = _AFTER_LENGTH.unpack_from(buffer, 4)
-        if version != VERSION:
-            raise ProtocolError(14, f"{self.path}: the peer speaks protocol version {version}")
-        if kind < REQUEST or kind > PONG or flags & ~(COMPRESSED | ACCEPT_COMPRESSED):
-            raise ProtocolError(14, f"{self.path}: malformed frame (kind {kind}, flags {flags:#x})")
+        if version != VERSION or kind < REQUEST or kind > PONG or flags & ~(COMPRESSED | ACCEPT_COMPRESSED):
+            raise header_error(self.path, version, kind, flags)
         if end == len(buffer):
             body = buffer[12:]
             self._buffer = b""

@@ -32,7 +32,7 @@ def test_fresh_venv_install(tmp_path: Path) -> None:
     assert names - {"pip", "setuptools", "wheel", "jwksd-client"} == {"protobuf"}
     check = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
-         "import jwksd, jwksd.client, jwksd.cache\n"
+         "import jwksd, jwksd.client, jwksd.cache, jwksd.aio\n"
          "from jwksd.v1 import jwksd_pb2\n"
          "assert jwksd_pb2.GetKeyRequest(kid='k').SerializeToString() == b'\\x1a\\x01k'\n"
          "try:\n    import jwksd.pyjwt\nexcept ImportError as e:\n    print('no-pyjwt', e)\n"
