@@ -42,7 +42,6 @@ from ._wire import (
     Broken,
 )
 from .client import (
-    DEADLINE_MARGIN,
     Health,
     KeyInfo,
     ProviderStatus,
@@ -52,11 +51,22 @@ from .client import (
     WatchEvent,
     _decode,
     _encode,
-    _event,
+    _get_key_payload,
+    _health,
     _json,
-    _provider_status,
-    _reload_result,
+    _key_info,
+    _lost,
+    _refresh_payload,
+    _refreshed,
+    _reloaded,
+    _reply_wait,
+    _status,
+    _tenants,
     _timeout_ms,
+    _verified,
+    _verify_payload,
+    _watch_event,
+    _watch_payload,
     default_socket_path,
     pb,
 )
@@ -496,28 +506,14 @@ class Client:
     ) -> KeyInfo:
         """Like :meth:`get_key`, with what the daemon says about the key (provider, ``stale``, ``matches``...)."""
         jwk, reply = await self._get_key(tenant, kid, provider, alg, timeout)
-        return KeyInfo(
-            jwk=jwk,
-            jwk_json=reply.jwk_json,
-            kid=reply.kid,
-            kty=reply.kty,
-            alg=reply.alg,
-            use=reply.use,
-            provider=reply.provider,
-            fetched_at=reply.fetched_at,
-            expires_at=reply.expires_at,
-            stale=reply.stale,
-            matches=reply.matches,
-        )
+        return _key_info(jwk, reply)
 
     async def _get_key(
         self, tenant: str, kid: str, provider: Optional[str], alg: Optional[str], timeout: Optional[float]
     ) -> Tuple[Dict[str, Any], Any]:
         timeout_ms = _timeout_ms(self.timeout if timeout is None else timeout)
-        payload = _encode(
-            pb.GetKeyRequest, tenant=tenant, provider=provider or "", kid=kid, alg=alg or "", timeout_ms=timeout_ms
-        )
-        body = await self._call(GET_KEY, payload, timeout_ms / 1000 + DEADLINE_MARGIN)
+        payload = _get_key_payload(tenant, kid, provider, alg, timeout_ms)
+        body = await self._call(GET_KEY, payload, _reply_wait(timeout_ms))
         reply = _decode(pb.GetKeyResponse, body)
         return _json(reply.jwk_json, "a key"), reply
 
@@ -534,23 +530,15 @@ class Client:
 
     async def list_tenants(self) -> Dict[str, List[str]]:
         """ListTenants: {tenant: [providers in config order]} in config order (only tenants the caller may read)."""
-        reply = _decode(pb.ListTenantsResponse, await self._call(LIST_TENANTS, b"", self.timeout))
-        return {tenant.id: list(tenant.providers) for tenant in reply.tenants}
+        return _tenants(await self._call(LIST_TENANTS, b"", self.timeout))
 
     async def status(self, tenant: Optional[str] = None) -> Status:
         """Status of every provider of ``tenant`` (None: of every tenant the caller may read)."""
-        payload = _encode(pb.StatusRequest, tenant=tenant or "")
-        reply = _decode(pb.StatusResponse, await self._call(STATUS, payload, self.timeout))
-        return Status(
-            providers=[_provider_status(provider) for provider in reply.providers],
-            config_generation=reply.config_generation,
-            last_reload=_reload_result(reply.last_reload) if reply.HasField("last_reload") else None,
-        )
+        return _status(await self._call(STATUS, _encode(pb.StatusRequest, tenant=tenant or ""), self.timeout))
 
     async def health(self) -> Health:
         """Health: whether the daemon is serving (every provider has keys or failed its first attempt)."""
-        reply = _decode(pb.HealthResponse, await self._call(HEALTH, b"", self.timeout))
-        return Health(serving=reply.serving, loading=list(reply.loading), providers=reply.providers, ready=reply.ready)
+        return _health(await self._call(HEALTH, b"", self.timeout))
 
     async def verify(
         self,
@@ -568,28 +556,8 @@ class Client:
             InvalidArgument: no audience to check, a malformed request.
         """
         timeout_ms = _timeout_ms(self.timeout if timeout is None else timeout)
-        if isinstance(audiences, str):
-            audiences = [audiences]
-        request = _encode(
-            pb.VerifyJWTRequest,
-            tenant=tenant,
-            provider=provider or "",
-            token=token,
-            audiences=list(audiences or ()),
-            timeout_ms=timeout_ms,
-        )
-        body = await self._call(VERIFY_JWT, request, timeout_ms / 1000 + DEADLINE_MARGIN)
-        reply = _decode(pb.VerifyJWTResponse, body)
-        return Verified(
-            claims=_json(reply.claims, "claims"),
-            header=_json(reply.header, "a header"),
-            provider=reply.provider,
-            kid=reply.kid,
-            alg=reply.alg,
-            stale=reply.stale,
-            raw_claims=reply.claims,
-            raw_header=reply.header,
-        )
+        request = _verify_payload(token, tenant, provider, audiences, timeout_ms)
+        return _verified(await self._call(VERIFY_JWT, request, _reply_wait(timeout_ms)))
 
     async def refresh(
         self, tenant: str, provider: Optional[str] = None, *, timeout: Optional[float] = None
@@ -598,14 +566,12 @@ class Client:
 
         Raises :class:`~jwksd.PermissionDenied` unless the caller's uid is one of the daemon's ``admin_uids``."""
         timeout_ms = _timeout_ms(self.timeout if timeout is None else timeout)
-        request = _encode(pb.RefreshRequest, tenant=tenant, provider=provider or "", timeout_ms=timeout_ms)
-        body = await self._call(REFRESH, request, timeout_ms / 1000 + DEADLINE_MARGIN, retry=False)
-        return [_provider_status(status) for status in _decode(pb.RefreshResponse, body).providers]
+        request = _refresh_payload(tenant, provider, timeout_ms)
+        return _refreshed(await self._call(REFRESH, request, _reply_wait(timeout_ms), retry=False))
 
     async def reload(self) -> ReloadResult:
         """Reload (admin): the daemon re-reads its config file; ``ok`` False keeps the running registry."""
-        body = await self._call(RELOAD, b"", self.timeout, retry=False)
-        return _reload_result(_decode(pb.ReloadResponse, body).result)
+        return _reloaded(await self._call(RELOAD, b"", self.timeout, retry=False))
 
     def watch(
         self,
@@ -708,9 +674,7 @@ class Client:
                 if attempt == 0 and retry and not self._closed:
                     attempt += 1
                     continue
-                if broken.goaway:
-                    raise error_for(broken.goaway, f"{self.socket_path}: {broken}") from None
-                raise Unavailable(14, f"{self.socket_path}: {broken}") from None
+                raise _lost(broken, self.socket_path, self.socket_path) from None
             finally:
                 connection.release()
             if code:
@@ -749,11 +713,7 @@ class Watch(_Stream):
         timeout: float = 5.0,
         heartbeat: float = 30.0,
     ) -> None:
-        if isinstance(tenants, str):
-            tenants = [tenants]
-        if isinstance(providers, str):
-            providers = [providers]
-        self._request = _encode(pb.WatchRequest, tenants=list(tenants or ()), providers=list(providers or ()))
+        self._request = _watch_payload(tenants, providers)
         self.socket_path = socket_path
         self.timeout = timeout
         self.heartbeat = heartbeat
@@ -818,9 +778,7 @@ class Watch(_Stream):
             self._end()
             if self._closed:
                 raise StopAsyncIteration from None
-            if broken.goaway:
-                raise error_for(broken.goaway, f"the daemon ended the Watch: {broken}") from None
-            raise Unavailable(14, f"the Watch connection was lost: {broken}") from None
+            raise _lost(broken, "the daemon ended the Watch", "the Watch connection was lost") from None
         except Error:
             self._end()
             if self._closed:
@@ -842,9 +800,7 @@ class Watch(_Stream):
                         self._connection.transport.resume_reading()
                 if kind == "message":
                     flags, body = value
-                    if flags & COMPRESSED:
-                        body = _wire.inflate(body)
-                    return _event(_decode(pb.WatchEvent, body))
+                    return _watch_event(flags, body)
                 if kind == "end":
                     code, body = value
                     self._end()

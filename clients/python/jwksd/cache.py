@@ -206,26 +206,17 @@ class KeyCache:
 
         From memory when the copy holds it (no call); otherwise from the daemon (GetKey), whose answer is
         remembered when its provider is not copied."""
-        view = self._views.get(tenant)
-        if view is not None:
-            index = view.providers.get(provider) if provider else view.merged
-            if index is not None:
-                entries = index.get(kid)
-                if entries is not None:
-                    if not alg:
-                        return dict(entries[0].jwk)
-                    for entry in entries:
-                        if alg in entry.fits:
-                            return dict(entry.jwk)
-            remembered = view.remembered.get((provider or "", kid, alg or ""))
-            if remembered is not None:
-                return dict(remembered.jwk)
-        return dict(self._ask(tenant, kid, provider, alg, timeout).jwk)
+        return dict(self._lookup(tenant, kid, provider, alg, timeout).jwk)
 
     def _lookup(
-        self, tenant: str, kid: str, provider: Optional[str] = None, alg: Optional[str] = None
+        self,
+        tenant: str,
+        kid: str,
+        provider: Optional[str] = None,
+        alg: Optional[str] = None,
+        timeout: Optional[float] = None,
     ) -> _Entry:
-        """:meth:`get_key`'s entry (shared, not copied): for :mod:`jwksd.pyjwt`, which caches by ``ident``."""
+        """:meth:`get_key`'s entry (shared, not copied; :mod:`jwksd.pyjwt` caches by its ``ident``)."""
         view = self._views.get(tenant)
         if view is not None:
             index = view.providers.get(provider) if provider else view.merged
@@ -240,7 +231,7 @@ class KeyCache:
             remembered = view.remembered.get((provider or "", kid, alg or ""))
             if remembered is not None:
                 return remembered
-        return self._ask(tenant, kid, provider, alg, None)
+        return self._ask(tenant, kid, provider, alg, timeout)
 
     def _ask(
         self, tenant: str, kid: str, provider: Optional[str], alg: Optional[str], timeout: Optional[float]

@@ -236,6 +236,121 @@ def _json(data: bytes, what: str) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# What each call sends and what its reply becomes: shared by Client and jwksd.aio.Client.
+
+
+def _reply_wait(timeout_ms: int) -> float:
+    """How long a call that asks the daemon to wait ``timeout_ms`` waits for its reply (the daemon's own answer
+    at its deadline included)."""
+    return timeout_ms / 1000 + DEADLINE_MARGIN
+
+
+def _get_key_payload(tenant: str, kid: str, provider: Optional[str], alg: Optional[str], timeout_ms: int) -> bytes:
+    return _encode(
+        pb.GetKeyRequest, tenant=tenant, provider=provider or "", kid=kid, alg=alg or "", timeout_ms=timeout_ms
+    )
+
+
+def _key_info(jwk: Dict[str, Any], reply: Any) -> KeyInfo:
+    return KeyInfo(
+        jwk=jwk,
+        jwk_json=reply.jwk_json,
+        kid=reply.kid,
+        kty=reply.kty,
+        alg=reply.alg,
+        use=reply.use,
+        provider=reply.provider,
+        fetched_at=reply.fetched_at,
+        expires_at=reply.expires_at,
+        stale=reply.stale,
+        matches=reply.matches,
+    )
+
+
+def _tenants(body: bytes) -> Dict[str, List[str]]:
+    reply = _decode(pb.ListTenantsResponse, body)
+    return {tenant.id: list(tenant.providers) for tenant in reply.tenants}
+
+
+def _status(body: bytes) -> Status:
+    reply = _decode(pb.StatusResponse, body)
+    return Status(
+        providers=[_provider_status(provider) for provider in reply.providers],
+        config_generation=reply.config_generation,
+        last_reload=_reload_result(reply.last_reload) if reply.HasField("last_reload") else None,
+    )
+
+
+def _health(body: bytes) -> Health:
+    reply = _decode(pb.HealthResponse, body)
+    return Health(serving=reply.serving, loading=list(reply.loading), providers=reply.providers, ready=reply.ready)
+
+
+def _verify_payload(
+    token: str, tenant: str, provider: Optional[str], audiences: Optional[Iterable[str]], timeout_ms: int
+) -> bytes:
+    if isinstance(audiences, str):
+        audiences = [audiences]
+    return _encode(
+        pb.VerifyJWTRequest,
+        tenant=tenant,
+        provider=provider or "",
+        token=token,
+        audiences=list(audiences or ()),
+        timeout_ms=timeout_ms,
+    )
+
+
+def _verified(body: bytes) -> Verified:
+    reply = _decode(pb.VerifyJWTResponse, body)
+    return Verified(
+        claims=_json(reply.claims, "claims"),
+        header=_json(reply.header, "a header"),
+        provider=reply.provider,
+        kid=reply.kid,
+        alg=reply.alg,
+        stale=reply.stale,
+        raw_claims=reply.claims,
+        raw_header=reply.header,
+    )
+
+
+def _refresh_payload(tenant: str, provider: Optional[str], timeout_ms: int) -> bytes:
+    return _encode(pb.RefreshRequest, tenant=tenant, provider=provider or "", timeout_ms=timeout_ms)
+
+
+def _refreshed(body: bytes) -> List[ProviderStatus]:
+    return [_provider_status(status) for status in _decode(pb.RefreshResponse, body).providers]
+
+
+def _reloaded(body: bytes) -> ReloadResult:
+    return _reload_result(_decode(pb.ReloadResponse, body).result)
+
+
+def _watch_payload(tenants: Optional[Sequence[str]], providers: Optional[Sequence[str]]) -> bytes:
+    if isinstance(tenants, str):
+        tenants = [tenants]
+    if isinstance(providers, str):
+        providers = [providers]
+    return _encode(pb.WatchRequest, tenants=list(tenants or ()), providers=list(providers or ()))
+
+
+def _watch_event(flags: int, body: bytes) -> WatchEvent:
+    """A Watch MESSAGE frame's event (inflated first when compressed)."""
+    if flags & _wire.COMPRESSED:
+        body = _wire.inflate(body)
+    return _event(_decode(pb.WatchEvent, body))
+
+
+def _lost(broken: Broken, ended: str, lost: str) -> Error:
+    """The error for a connection that broke: the GOAWAY's status after ``ended`` when the daemon said goodbye,
+    else UNAVAILABLE after ``lost``."""
+    if broken.goaway:
+        return error_for(broken.goaway, f"{ended}: {broken}")
+    return Unavailable(14, f"{lost}: {broken}")
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Client
 
 _clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
@@ -338,19 +453,7 @@ class Client:
     ) -> KeyInfo:
         """Like :meth:`get_key`, with what the daemon says about the key (provider, ``stale``, ``matches``...)."""
         jwk, reply = self._get_key(tenant, kid, provider, alg, timeout)
-        return KeyInfo(
-            jwk=dict(jwk),
-            jwk_json=reply.jwk_json,
-            kid=reply.kid,
-            kty=reply.kty,
-            alg=reply.alg,
-            use=reply.use,
-            provider=reply.provider,
-            fetched_at=reply.fetched_at,
-            expires_at=reply.expires_at,
-            stale=reply.stale,
-            matches=reply.matches,
-        )
+        return _key_info(dict(jwk), reply)
 
     def _get_key(
         self, tenant: str, kid: str, provider: Optional[str], alg: Optional[str], timeout: Optional[float]
@@ -376,12 +479,9 @@ class Client:
     def _get_key_request(
         self, tenant: str, kid: str, provider: Optional[str], alg: Optional[str], timeout: Optional[float]
     ) -> Tuple[bytes, float]:
-        wait = self.timeout if timeout is None else timeout
-        timeout_ms = _timeout_ms(wait)
-        payload = _encode(
-            pb.GetKeyRequest, tenant=tenant, provider=provider or "", kid=kid, alg=alg or "", timeout_ms=timeout_ms
-        )
-        request = (_unary(GET_KEY, payload), timeout_ms / 1000 + DEADLINE_MARGIN)
+        timeout_ms = _timeout_ms(self.timeout if timeout is None else timeout)
+        payload = _get_key_payload(tenant, kid, provider, alg, timeout_ms)
+        request = (_unary(GET_KEY, payload), _reply_wait(timeout_ms))
         requests = self._requests
         if len(requests) >= _MAX_MEMO:
             self._requests = requests = {}
@@ -407,23 +507,15 @@ class Client:
 
     def list_tenants(self) -> Dict[str, List[str]]:
         """ListTenants: {tenant: [providers in config order]} in config order (only tenants the caller may read)."""
-        reply = _decode(pb.ListTenantsResponse, self._call(LIST_TENANTS, b"", self.timeout))
-        return {tenant.id: list(tenant.providers) for tenant in reply.tenants}
+        return _tenants(self._call(LIST_TENANTS, b"", self.timeout))
 
     def status(self, tenant: Optional[str] = None) -> Status:
         """Status of every provider of ``tenant`` (None: of every tenant the caller may read)."""
-        payload = _encode(pb.StatusRequest, tenant=tenant or "")
-        reply = _decode(pb.StatusResponse, self._call(STATUS, payload, self.timeout))
-        return Status(
-            providers=[_provider_status(provider) for provider in reply.providers],
-            config_generation=reply.config_generation,
-            last_reload=_reload_result(reply.last_reload) if reply.HasField("last_reload") else None,
-        )
+        return _status(self._call(STATUS, _encode(pb.StatusRequest, tenant=tenant or ""), self.timeout))
 
     def health(self) -> Health:
         """Health: whether the daemon is serving (every provider has keys or failed its first attempt)."""
-        reply = _decode(pb.HealthResponse, self._call(HEALTH, b"", self.timeout))
-        return Health(serving=reply.serving, loading=list(reply.loading), providers=reply.providers, ready=reply.ready)
+        return _health(self._call(HEALTH, b"", self.timeout))
 
     def verify(
         self,
@@ -443,30 +535,9 @@ class Client:
             InvalidToken: the token does not verify (``.reason``, ``.detail``).
             InvalidArgument: no audience to check, a malformed request.
         """
-        wait = self.timeout if timeout is None else timeout
-        timeout_ms = _timeout_ms(wait)
-        if isinstance(audiences, str):
-            audiences = [audiences]
-        request = _encode(
-            pb.VerifyJWTRequest,
-            tenant=tenant,
-            provider=provider or "",
-            token=token,
-            audiences=list(audiences or ()),
-            timeout_ms=timeout_ms,
-        )
-        body = self._call(VERIFY_JWT, request, timeout_ms / 1000 + DEADLINE_MARGIN)
-        reply = _decode(pb.VerifyJWTResponse, body)
-        return Verified(
-            claims=_json(reply.claims, "claims"),
-            header=_json(reply.header, "a header"),
-            provider=reply.provider,
-            kid=reply.kid,
-            alg=reply.alg,
-            stale=reply.stale,
-            raw_claims=reply.claims,
-            raw_header=reply.header,
-        )
+        timeout_ms = _timeout_ms(self.timeout if timeout is None else timeout)
+        request = _verify_payload(token, tenant, provider, audiences, timeout_ms)
+        return _verified(self._call(VERIFY_JWT, request, _reply_wait(timeout_ms)))
 
     def refresh(
         self, tenant: str, provider: Optional[str] = None, *, timeout: Optional[float] = None
@@ -474,16 +545,13 @@ class Client:
         """Refresh (admin): refetch the tenant's providers (or one) now; their status afterwards.
 
         Raises :class:`~jwksd.PermissionDenied` unless the caller's uid is one of the daemon's ``admin_uids``."""
-        wait = self.timeout if timeout is None else timeout
-        timeout_ms = _timeout_ms(wait)
-        request = _encode(pb.RefreshRequest, tenant=tenant, provider=provider or "", timeout_ms=timeout_ms)
-        body = self._call(REFRESH, request, timeout_ms / 1000 + DEADLINE_MARGIN, retry=False)
-        return [_provider_status(status) for status in _decode(pb.RefreshResponse, body).providers]
+        timeout_ms = _timeout_ms(self.timeout if timeout is None else timeout)
+        request = _refresh_payload(tenant, provider, timeout_ms)
+        return _refreshed(self._call(REFRESH, request, _reply_wait(timeout_ms), retry=False))
 
     def reload(self) -> ReloadResult:
         """Reload (admin): the daemon re-reads its config file; ``ok`` False keeps the running registry."""
-        body = self._call(RELOAD, b"", self.timeout, retry=False)
-        return _reload_result(_decode(pb.ReloadResponse, body).result)
+        return _reloaded(self._call(RELOAD, b"", self.timeout, retry=False))
 
     def watch(
         self,
@@ -529,9 +597,7 @@ class Client:
                 self._drop_idle()  # they were most likely opened to the same (gone) daemon
                 if attempt == 0 and retry:
                     continue
-                if broken.goaway:
-                    raise error_for(broken.goaway, f"{self.socket_path}: {broken}") from None
-                raise Unavailable(14, f"{self.socket_path}: {broken}") from None
+                raise _lost(broken, self.socket_path, self.socket_path) from None
             except BaseException:
                 connection.close()
                 raise
@@ -575,11 +641,7 @@ class Watch(Iterator[WatchEvent]):
         timeout: float = 5.0,
         heartbeat: float = 30.0,
     ) -> None:
-        if isinstance(tenants, str):
-            tenants = [tenants]
-        if isinstance(providers, str):
-            providers = [providers]
-        request = _encode(pb.WatchRequest, tenants=list(tenants or ()), providers=list(providers or ()))
+        request = _watch_payload(tenants, providers)
         self.timeout = timeout
         self.heartbeat = heartbeat
         self._lock = threading.Lock()  # serializes writes (PONG, PING, CANCEL)
@@ -604,9 +666,7 @@ class Watch(Iterator[WatchEvent]):
             self._end()
             if self._closed:
                 raise StopIteration from None
-            if broken.goaway:
-                raise error_for(broken.goaway, f"the daemon ended the Watch: {broken}") from None
-            raise Unavailable(14, f"the Watch connection was lost: {broken}") from None
+            raise _lost(broken, "the daemon ended the Watch", "the Watch connection was lost") from None
         except (Error, OSError):
             self._end()
             if self._closed:
@@ -630,9 +690,7 @@ class Watch(Iterator[WatchEvent]):
                 continue
             pinged_at = None
             if kind == _wire.MESSAGE and call_id == self.CALL_ID:
-                if flags & _wire.COMPRESSED:
-                    body = _wire.inflate(body)
-                return _event(_decode(pb.WatchEvent, body))
+                return _watch_event(flags, body)
             if kind == _wire.RESPONSE and call_id == self.CALL_ID:
                 self._end()
                 if code in (0, 1) or self._closed:

@@ -25,6 +25,7 @@ if os.environ.get("JWKSD_TEST_INSTALLED") != "1":
     sys.path.insert(0, str(PACKAGE))
 
 import jwksd  # noqa: E402
+from fake import FakeConnection, FakeServer  # noqa: E402
 
 REPOSITORY = PACKAGE.parent.parent
 JWKSD_BIN = os.environ.get("JWKSD_BIN") or str(REPOSITORY / ".build" / "debug" / "jwksd")
@@ -224,6 +225,28 @@ def _short_directory(factory: pytest.TempPathFactory) -> Path:
     if len(str(base)) > 60:
         return Path(tempfile.mkdtemp(prefix="jwksd-py-"))
     return Path(tempfile.mkdtemp(prefix="d", dir=base))
+
+
+@pytest.fixture
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh directory short enough for Unix socket paths (the fake servers' sockets)."""
+    return _short_directory(tmp_path_factory)
+
+
+@pytest.fixture
+def serve(directory: Path) -> Iterator[Callable[[Callable[[FakeConnection], None]], FakeServer]]:
+    """make(handler) -> a FakeServer on a socket in ``directory`` running ``handler`` per connection; closed
+    after the test."""
+    servers: List[FakeServer] = []
+
+    def make(handler: Callable[[FakeConnection], None]) -> FakeServer:
+        server = FakeServer(directory, handler)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()
 
 
 # --------------------------------------------------------------------------------------------------------------

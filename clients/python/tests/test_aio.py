@@ -11,7 +11,6 @@ import threading
 import time
 import tracemalloc
 import zlib
-from pathlib import Path
 from typing import Any, Callable, Coroutine, List, Optional, Tuple
 
 import pytest
@@ -31,27 +30,6 @@ def run(coroutine: Coroutine[Any, Any, Any], seconds: float = 10.0) -> Any:
         return await asyncio.wait_for(coroutine, seconds)
 
     return asyncio.run(bounded())
-
-
-@pytest.fixture
-def directory() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="jwksd-aio-"))
-
-
-@pytest.fixture
-def serve(directory: Path):
-    servers: List[FakeServer] = []
-
-    def make(handler: Callable[[FakeConnection], None]) -> FakeServer:
-        server = FakeServer(directory, handler)
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def sockets(pid: int) -> int:

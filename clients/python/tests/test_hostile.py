@@ -13,31 +13,10 @@ from typing import Any, Callable, List
 
 import pytest
 from conftest import ec_key, eventually
-from fake import FakeConnection, FakeServer, MiniDaemon
+from fake import FakeConnection, MiniDaemon
 
 import jwksd
 from jwksd import _wire
-
-
-@pytest.fixture
-def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="jwksd-fake-"))
-
-
-@pytest.fixture
-def serve(directory: Path):
-    servers: List[FakeServer] = []
-
-    def make(handler: Callable[[FakeConnection], None]) -> FakeServer:
-        server = FakeServer(directory, handler)
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def after_request(action: Callable[[FakeConnection, int], None]) -> Callable[[FakeConnection], None]:
