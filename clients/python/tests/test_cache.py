@@ -8,10 +8,10 @@ import random
 import signal
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
-from conftest import ec_key, ed25519_key, eventually, rsa_key, write_jwks, x25519_jwk
+from conftest import Key, ec_key, ed25519_key, eventually, rsa_key, write_jwks, x25519_jwk
 
 import jwksd
 from jwksd._alg import REGISTERED
@@ -202,18 +202,26 @@ def test_provider_with_dropped_keys_is_not_copied(daemon_factory) -> None:
         assert cache.get_key("t", "good") == other.jwk
 
 
-def test_reloads_rebuild_the_copy(daemon_factory) -> None:
+_P = "      p: { file: ./p.json }\n"
+_Q = "      q: { file: ./q.json }\n"
+TWO = ONE_PROVIDER.replace(_P, _P + _Q)
+SWAPPED = ONE_PROVIDER.replace(_P, _Q + _P)  # TWO with its providers in the other order
+
+
+def two_providers(daemon_factory: Callable[..., Any]) -> Tuple[Any, Key, Key]:
+    """A daemon whose tenant t has providers p and q (config ``TWO``), each serving a key with kid "k"."""
     first, second = ec_key("k"), ec_key("k")
-    two = "      p: { file: ./p.json }\n      q: { file: ./q.json }\n"
-    swapped = "      q: { file: ./q.json }\n      p: { file: ./p.json }\n"
-    config = ONE_PROVIDER.replace("      p: { file: ./p.json }\n", two)
-    daemon = daemon_factory(config, files={"p.json": [first.jwk], "q.json": [second.jwk]})
+    return daemon_factory(TWO, files={"p.json": [first.jwk], "q.json": [second.jwk]}), first, second
+
+
+def test_reloads_rebuild_the_copy(daemon_factory) -> None:
+    daemon, first, second = two_providers(daemon_factory)
     client = daemon.client()
     with jwksd.KeyCache(daemon.socket, poll_interval=0.1) as cache:
         assert cache.wait_ready(5)
         assert cache.get_key("t", "k") == first.jwk  # provider None: p first
         # A reload that only reorders sends no event: the generation poll sees it.
-        daemon.config.write_text(ONE_PROVIDER.replace("      p: { file: ./p.json }\n", swapped))
+        daemon.config.write_text(SWAPPED)
         assert client.reload().ok
         assert client.get_key("t", "k") == second.jwk
         eventually(lambda: cache.rebuilds >= 2 and cache.ready, what="the rebuild after the reorder")
@@ -232,17 +240,13 @@ def test_reloads_rebuild_the_copy(daemon_factory) -> None:
 
 
 def test_reload_event_rebuilds_the_copy_without_polling(daemon_factory) -> None:
-    first, second = ec_key("k"), ec_key("k")
-    two = "      p: { file: ./p.json }\n      q: { file: ./q.json }\n"
-    swapped = "      q: { file: ./q.json }\n      p: { file: ./p.json }\n"
-    config = ONE_PROVIDER.replace("      p: { file: ./p.json }\n", two)
-    daemon = daemon_factory(config, files={"p.json": [first.jwk], "q.json": [second.jwk]})
+    daemon, first, second = two_providers(daemon_factory)
     client = daemon.client()
     # No poll within the test: only the Watch's RELOADED event can tell the cache about the reorder.
     with jwksd.KeyCache(daemon.socket, poll_interval=3600) as cache:
         assert cache.wait_ready(5)
         assert cache.get_key("t", "k") == first.jwk
-        daemon.config.write_text(ONE_PROVIDER.replace("      p: { file: ./p.json }\n", swapped))
+        daemon.config.write_text(SWAPPED)
         assert client.reload().ok
         eventually(lambda: cache.rebuilds >= 2 and cache.ready, what="the rebuild after RELOADED")
         assert cache.get_key("t", "k") == second.jwk
