@@ -60,7 +60,11 @@ public enum AtomicFile {
             guard fchown(descriptor, owner ?? uid_t.max, group ?? gid_t.max) == 0 else { throw fail("chown") }
         }
         guard fsync(descriptor) == 0 else { throw fail("fsync") }
-        close(descriptor)
+        guard close(descriptor) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlinkat(directory, temporary, 0)
+            throw Failure(path: path, reason: "close failed: \(reason)")
+        }
         guard renameat(directory, temporary, directory, name) == 0 else {
             let reason = String(cString: strerror(errno))
             unlinkat(directory, temporary, 0)
