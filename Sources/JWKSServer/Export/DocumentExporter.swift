@@ -199,34 +199,30 @@ public final class DocumentExporter: Sendable {
 
     /// The export directory, opened without following a symbolic link, checked to be the daemon's own.
     private func openRoot() throws(AtomicFile.Failure) -> Int32 {
-        let descriptor = open(config.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw AtomicFile.Failure(
-                path: config.dir, reason: "cannot be opened as a directory: \(String(cString: strerror(errno)))")
-        }
-        do {
-            try Self.checkOwnership(descriptor, path: config.dir)
-        } catch {
-            close(descriptor)
-            throw error
-        }
-        return descriptor
+        try Self.openOwnDirectory(config.dir, in: AT_FDCWD, path: config.dir)
     }
 
     /// A tenant's folder in the export directory (created when asked), opened without following a symbolic link
     /// and checked to be the daemon's own.
     private func openTenant(_ name: String, in root: Int32, create: Bool) throws(AtomicFile.Failure) -> Int32 {
-        let path = config.dir + "/" + name
         if create, mkdirat(root, name, directoryMode) == 0, config.owner != nil || config.group != nil {
             fchownat(root, name, config.owner ?? uid_t.max, config.group ?? gid_t.max, AT_SYMLINK_NOFOLLOW)
         }
-        let descriptor = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        return try Self.openOwnDirectory(name, in: root, path: config.dir + "/" + name)
+    }
+
+    /// `name` in the directory `parent` (`AT_FDCWD`: a path), opened as a directory without following a symbolic
+    /// link and checked with ``checkOwnership(_:path:)``; `path` names it in messages.
+    private static func openOwnDirectory(_ name: String, in parent: Int32, path: String) throws(AtomicFile.Failure)
+        -> Int32
+    {
+        let descriptor = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw AtomicFile.Failure(
                 path: path, reason: "cannot be opened as a directory: \(String(cString: strerror(errno)))")
         }
         do {
-            try Self.checkOwnership(descriptor, path: path)
+            try checkOwnership(descriptor, path: path)
         } catch {
             close(descriptor)
             throw error
