@@ -81,8 +81,9 @@ struct KeyCacheTests {
             #expect(cache.cachedKey(tenant: "acme", kid: "acme-1") == nil)
             #expect(cache.cachedKey(tenant: "acme", provider: "other", kid: "other-0") != nil)
             #expect(cache.cachedKey(tenant: "beta", provider: "idp", kid: "beta-0") != nil)
+            // The miss waits for the kid-miss refetch: 30 s, as a loaded machine has taken more than 5 s for one.
             let error = await #expect(throws: RPCError.self) {
-                _ = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-1", timeout: .seconds(5))
+                _ = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-1", timeout: .seconds(30))
             }
             #expect(error?.code == .notFound)
             let new = try await cache.getKey(tenant: "acme", provider: "idp", kid: added.kid)
@@ -119,7 +120,7 @@ struct KeyCacheTests {
                 #expect(await eventually(within: .seconds(15)) { cache.isLive })
                 let gone = await #expect(throws: RPCError.self) {
                     _ = try await cache.getKey(
-                        tenant: "acme", provider: "idp", kid: "acme-1", timeout: .seconds(5))
+                        tenant: "acme", provider: "idp", kid: "acme-1", timeout: .seconds(30))
                 }
                 #expect(gone?.code == .notFound)
                 let kept = try await cache.getKey(tenant: "acme", provider: "idp", kid: "acme-0")
