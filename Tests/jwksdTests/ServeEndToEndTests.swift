@@ -260,6 +260,56 @@ struct ServeEndToEndTests {
         daemon.terminate()
         await daemon.exited()
     }
+
+    @Test("a reload that edits server: settings applies the rest and names the settings waiting for a restart")
+    func reloadServerSettings() async throws {
+        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.keys.write(to: directory.appendingPathComponent("keys.json"), atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("tenants.yaml")
+        func registry(server: String, providers: [String]) -> String {
+            "version: 1\nserver: { socket: ./jwksd.sock\(server) }\ntenants:\n  acme:\n    providers:\n"
+                + providers.map { "      \($0): { file: ./keys.json }\n" }.joined()
+        }
+        try registry(server: "", providers: ["one"]).write(to: config, atomically: true, encoding: .utf8)
+        let socket = directory.appendingPathComponent("jwksd.sock").path
+        let environment = ["JWKSD_SOCKET": socket]
+        let log = directory.appendingPathComponent("daemon.log")
+        let daemon = try await Self.startDaemon(config: config, environment: environment, log: log)
+        defer { if daemon.isRunning { daemon.terminate() } }
+        let pending = "server settings changed in the file, applied at the next start: max_connections, http"
+
+        try registry(server: ", max_connections: 10, http: { listen: \"127.0.0.1:0\" }", providers: ["one", "two"])
+            .write(to: config, atomically: true, encoding: .utf8)
+        let applied = try await Self.run(["reload"], environment: environment)
+        #expect(applied.status == 0, "\(applied.errors)")
+        #expect(applied.output == "reloaded: generation 2, +1 -0 ~0 =1\n\(pending)\n")
+        let status = try await Self.run(["status"], environment: environment)
+        #expect(status.output.contains("last reload: ok"))
+        #expect(status.output.contains(pending))
+        // The provider was added; the settings that wait are still the ones in force.
+        var two = try await Self.run(
+            ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
+        for _ in 0..<100 where two.status != 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            two = try await Self.run(
+                ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
+        }
+        #expect(two.status == 0, "\(two.errors)")
+        let logged = try String(contentsOf: log, encoding: .utf8)
+        #expect(logged.contains("server settings changed in the file apply at the next start"))
+        #expect(logged.contains("max_connections, http"))
+
+        // Back to the settings in force: nothing waits any more.
+        try registry(server: "", providers: ["one", "two"]).write(to: config, atomically: true, encoding: .utf8)
+        let back = try await Self.run(["reload"], environment: environment)
+        #expect(back.output == "reloaded: generation 3, +0 -0 ~0 =2\n")
+        #expect(
+            !(try await Self.run(["status"], environment: environment).output.contains("applied at the next start")))
+        daemon.terminate()
+        await daemon.exited()
+    }
 }
 
 /// Warm restart with the real binary: snapshots let a restarted daemon answer while the issuer is down.

@@ -269,6 +269,10 @@ public nonisolated struct Jwksd_V1_ReloadResult: Sendable {
 
   public var unchanged: UInt32 = 0
 
+  /// server: keys whose value in the file differs from the one in force, in the README's order. The daemon
+  /// reads server: at start only: these apply at the next start (set by a reload that was applied).
+  public var restartPending: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1000,7 +1004,7 @@ nonisolated extension Jwksd_V1_ProviderStatus: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Jwksd_V1_ReloadResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReloadResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}generation\0\u{1}error\0\u{1}at\0\u{1}added\0\u{1}removed\0\u{1}changed\0\u{1}unchanged\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}generation\0\u{1}error\0\u{1}at\0\u{1}added\0\u{1}removed\0\u{1}changed\0\u{1}unchanged\0\u{3}restart_pending\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1016,6 +1020,7 @@ nonisolated extension Jwksd_V1_ReloadResult: SwiftProtobuf.Message, SwiftProtobu
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.removed) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.changed) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.unchanged) }()
+      case 9: try { try decoder.decodeRepeatedStringField(value: &self.restartPending) }()
       default: break
       }
     }
@@ -1046,6 +1051,9 @@ nonisolated extension Jwksd_V1_ReloadResult: SwiftProtobuf.Message, SwiftProtobu
     if self.unchanged != 0 {
       try visitor.visitSingularUInt32Field(value: self.unchanged, fieldNumber: 8)
     }
+    if !self.restartPending.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.restartPending, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1058,6 +1066,7 @@ nonisolated extension Jwksd_V1_ReloadResult: SwiftProtobuf.Message, SwiftProtobu
     if lhs.removed != rhs.removed {return false}
     if lhs.changed != rhs.changed {return false}
     if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.restartPending != rhs.restartPending {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

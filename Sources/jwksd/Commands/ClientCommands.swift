@@ -189,6 +189,9 @@ struct ReloadCommand: AsyncParsableCommand {
                 print(
                     "reloaded: generation \(result.generation), +\(result.added) -\(result.removed) ~\(result.changed) =\(result.unchanged)"
                 )
+                if !result.restartPending.isEmpty {
+                    print(StatusTable.restartPending(result.restartPending))
+                }
             } else {
                 StandardError.write("reload failed (generation \(result.generation) stays):\n\(result.error)\n")
                 throw ExitCode(1)

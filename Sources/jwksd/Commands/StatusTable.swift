@@ -26,8 +26,14 @@ enum StatusTable {
             lines.append(
                 "last reload: \(reload.ok ? "ok" : "failed") \(relative(reload.at, now: now))\(reload.ok ? "" : ": " + reload.error)"
             )
+            if reload.ok, !reload.restartPending.isEmpty { lines.append(restartPending(reload.restartPending)) }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The line naming `server:` keys changed in the file that apply at the next start.
+    static func restartPending(_ keys: [String]) -> String {
+        "server settings changed in the file, applied at the next start: \(keys.joined(separator: ", "))"
     }
 
     /// `in 4m`, `2h ago`, `-` for 0.

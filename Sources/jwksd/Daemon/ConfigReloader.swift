@@ -7,17 +7,22 @@ import Logging
 import NIOConcurrencyHelpers
 
 /// Reloads the registry from its file for the Reload RPC and SIGHUP: parse and validate fully, then apply
-/// the diff; an invalid file keeps the running registry and the error is logged and reported.
+/// the diff; an invalid file keeps the running registry and the error is logged and reported. `server:` is read
+/// at start only: the keys whose value in the file differs from the one in force are reported as waiting for a
+/// restart (in the result and as a warning), so an edited listener or limit is not silently ignored.
 final class ConfigReloader: AdminHooks {
     private let path: String
     private let engine: JWKSEngine
+    /// The `server:` section the daemon started with (and still runs with).
+    private let running: ServerConfig
     private let logger: Logger
     private let exporter: MetricsExporter?
     private let last = NIOLockedValueBox<Jwksd_V1_ReloadResult?>(nil)
 
-    init(path: String, engine: JWKSEngine, logger: Logger, exporter: MetricsExporter? = nil) {
+    init(path: String, engine: JWKSEngine, running: ServerConfig, logger: Logger, exporter: MetricsExporter? = nil) {
         self.path = path
         self.engine = engine
+        self.running = running
         self.logger = logger
         self.exporter = exporter
     }
@@ -40,12 +45,18 @@ final class ConfigReloader: AdminHooks {
             result.removed = UInt32(summary.removed)
             result.changed = UInt32(summary.changed)
             result.unchanged = UInt32(summary.unchanged)
+            result.restartPending = config.server.keysDiffering(from: running)
             logger.info(
                 "config reloaded",
                 metadata: [
                     "generation": "\(summary.generation)", "added": "\(summary.added)", "removed": "\(summary.removed)",
                     "changed": "\(summary.changed)", "unchanged": "\(summary.unchanged)",
                 ])
+            if !result.restartPending.isEmpty {
+                logger.warning(
+                    "server settings changed in the file apply at the next start",
+                    metadata: ["keys": "\(result.restartPending.joined(separator: ", "))"])
+            }
         } catch {
             result.ok = false
             result.generation = engine.generation

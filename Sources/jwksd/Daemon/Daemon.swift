@@ -65,7 +65,8 @@ struct Daemon {
             metrics: exporter.engineMetrics, refreshExecutor: background)
         self.engine = engine
         settings = Self.settings(for: registry, softLimit: FileLimit.raise(), logger: logger)
-        let reloader = ConfigReloader(path: path, engine: engine, logger: logger, exporter: exporter)
+        let reloader = ConfigReloader(
+            path: path, engine: engine, running: registry.server, logger: logger, exporter: exporter)
         // The socket server gets event loops of its own (at the process's priority): lookups never queue behind
         // the HTTP client's I/O during a refresh storm. The HTTP JWKS endpoint shares them.
         let serverLoops = MultiThreadedEventLoopGroup(

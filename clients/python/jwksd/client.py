@@ -136,6 +136,9 @@ class ReloadResult:
     removed: int
     changed: int
     unchanged: int
+    restart_pending: Tuple[str, ...] = ()
+    """``server:`` keys whose value in the file differs from the one in force: read at start only, they apply
+    at the next start (``("http", "max_connections")``; empty when none, or when the reload failed)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,9 @@ def _provider_status(message: Any) -> ProviderStatus:
 
 
 def _reload_result(message: Any) -> ReloadResult:
-    return ReloadResult(**{name: getattr(message, name) for name in _RELOAD_FIELDS})
+    values = {name: getattr(message, name) for name in _RELOAD_FIELDS}
+    values["restart_pending"] = tuple(message.restart_pending)
+    return ReloadResult(**values)
 
 
 def _event(message: Any) -> WatchEvent:

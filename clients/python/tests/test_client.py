@@ -252,6 +252,23 @@ def test_refresh_reload_and_permission_denied(daemon_factory) -> None:
         assert type(jwksd.errors.error_for(8, "x")) is jwksd.Error
 
 
+def test_reload_names_server_settings_waiting_for_a_restart(daemon_factory) -> None:
+    key = ec_key("k")
+    config = (
+        "version: 1\nserver: {{ socket: ./jwksd.sock{server} }}\n"
+        "tenants:\n  t:\n    providers:\n      p: {{ file: ./p.json }}\n"
+    )
+    daemon = daemon_factory(config.format(server=""), files={"p.json": [key.jwk]})
+    with daemon.client() as client:
+        daemon.config.write_text(config.format(server=", max_connections: 10, http: { listen: 127.0.0.1:0 }"))
+        result = client.reload()
+        assert result.ok and result.restart_pending == ("max_connections", "http")
+        last = client.status().last_reload
+        assert last is not None and last.restart_pending == ("max_connections", "http")
+        daemon.config.write_text(config.format(server=""))
+        assert client.reload().restart_pending == ()
+
+
 def test_refresh_as_admin(shared) -> None:
     with jwksd.Client(shared.socket) as client:
         statuses = client.refresh("acme", "login")
