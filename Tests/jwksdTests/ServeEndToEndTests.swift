@@ -57,6 +57,18 @@ struct ServeEndToEndTests {
             errors: String(decoding: try Data(contentsOf: errorsFile), as: UTF8.self))
     }
 
+    /// `jwksd get` of acme/two's key, asked again every 20 ms for up to 3 s while it fails (a provider a
+    /// reload just added loads in the background).
+    static func keyOfProviderTwo(environment: [String: String]) async throws -> Run {
+        let arguments = ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"]
+        var found = try await run(arguments, environment: environment)
+        for _ in 0..<150 where found.status != 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            found = try await run(arguments, environment: environment)
+        }
+        return found
+    }
+
     /// Starts `jwksd serve` and waits (up to 5 s) until `jwksd health` says it is serving.
     /// - Parameter log: a file to receive the daemon's log (standard error), or nil to discard it.
     static func startDaemon(
@@ -195,13 +207,7 @@ struct ServeEndToEndTests {
         defer { if daemon.isRunning { daemon.terminate() } }
         try (base + "      one: { file: ./keys.json }\n      two: { file: ./keys.json }\n")
             .write(to: config, atomically: true, encoding: .utf8)
-        var found = try await Self.run(
-            ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
-        for _ in 0..<150 where found.status != 0 {
-            try await Task.sleep(for: .milliseconds(20))
-            found = try await Self.run(
-                ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
-        }
+        let found = try await Self.keyOfProviderTwo(environment: environment)
         #expect(found.status == 0, "\(found.errors)")
         #expect(try await Self.run(["status"], environment: environment).output.contains("config generation 2"))
     }
@@ -227,13 +233,7 @@ struct ServeEndToEndTests {
         let applied = try await Self.run(["reload"], environment: environment)
         #expect(applied.status == 0, "\(applied.errors)")
         #expect(applied.output == "reloaded: generation 2, +1 -0 ~0 =1\n")
-        var two = try await Self.run(
-            ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
-        for _ in 0..<100 where two.status != 0 {
-            try await Task.sleep(for: .milliseconds(20))
-            two = try await Self.run(
-                ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
-        }
+        let two = try await Self.keyOfProviderTwo(environment: environment)
         #expect(two.status == 0)
 
         try "version: 1\ntenants:\n  acme:\n    providers:\n      one: { file: ./keys.json, min_ttl: 30 }\n"
@@ -263,25 +263,20 @@ struct ServeEndToEndTests {
 
     @Test("a reload that edits server: settings applies the rest and names the settings waiting for a restart")
     func reloadServerSettings() async throws {
-        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("jwksd-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try Self.keys.write(to: directory.appendingPathComponent("keys.json"), atomically: true, encoding: .utf8)
-        let config = directory.appendingPathComponent("tenants.yaml")
         func registry(server: String, providers: [String]) -> String {
             "version: 1\nserver: { socket: ./jwksd.sock\(server) }\ntenants:\n  acme:\n    providers:\n"
                 + providers.map { "      \($0): { file: ./keys.json }\n" }.joined()
         }
-        try registry(server: "", providers: ["one"]).write(to: config, atomically: true, encoding: .utf8)
-        let socket = directory.appendingPathComponent("jwksd.sock").path
-        let environment = ["JWKSD_SOCKET": socket]
-        let log = directory.appendingPathComponent("daemon.log")
-        let daemon = try await Self.startDaemon(config: config, environment: environment, log: log)
+        let directory = try DaemonDirectory(config: registry(server: "", providers: ["one"]))
+        defer { directory.remove() }
+        let environment = directory.environment
+        let daemon = try await Self.startDaemon(config: directory.config, environment: environment, log: directory.log)
         defer { if daemon.isRunning { daemon.terminate() } }
         let pending = "server settings changed in the file, applied at the next start: max_connections, http"
 
-        try registry(server: ", max_connections: 10, http: { listen: \"127.0.0.1:0\" }", providers: ["one", "two"])
-            .write(to: config, atomically: true, encoding: .utf8)
+        try directory.write(
+            config: registry(
+                server: ", max_connections: 10, http: { listen: \"127.0.0.1:0\" }", providers: ["one", "two"]))
         let applied = try await Self.run(["reload"], environment: environment)
         #expect(applied.status == 0, "\(applied.errors)")
         #expect(applied.output == "reloaded: generation 2, +1 -0 ~0 =1\n\(pending)\n")
@@ -289,20 +284,14 @@ struct ServeEndToEndTests {
         #expect(status.output.contains("last reload: ok"))
         #expect(status.output.contains(pending))
         // The provider was added; the settings that wait are still the ones in force.
-        var two = try await Self.run(
-            ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
-        for _ in 0..<100 where two.status != 0 {
-            try await Task.sleep(for: .milliseconds(20))
-            two = try await Self.run(
-                ["get", "--tenant", "acme", "--provider", "two", "--kid", "disk-1"], environment: environment)
-        }
+        let two = try await Self.keyOfProviderTwo(environment: environment)
         #expect(two.status == 0, "\(two.errors)")
-        let logged = try String(contentsOf: log, encoding: .utf8)
-        #expect(logged.contains("server settings changed in the file apply at the next start"))
-        #expect(logged.contains("max_connections, http"))
+        let warning = "server settings changed in the file apply at the next start"
+        #expect(await eventually { directory.logText.contains(warning) }, "\(directory.logText)")
+        #expect(directory.logText.contains("max_connections, http"))
 
         // Back to the settings in force: nothing waits any more.
-        try registry(server: "", providers: ["one", "two"]).write(to: config, atomically: true, encoding: .utf8)
+        try directory.write(config: registry(server: "", providers: ["one", "two"]))
         let back = try await Self.run(["reload"], environment: environment)
         #expect(back.output == "reloaded: generation 3, +0 -0 ~0 =2\n")
         #expect(
