@@ -361,9 +361,10 @@ def _lost(broken: Broken, ended: str, lost: str) -> Error:
 _clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
 
-def _after_fork() -> None:  # a child must not share the parent's sockets
+def _after_fork() -> None:  # a child must not share the parent's sockets, nor count the parent's calls
     for client in list(_clients):
         client._idle = []
+        client._slots = threading.BoundedSemaphore(client.max_connections)
 
 
 if hasattr(os, "register_at_fork"):
@@ -374,7 +375,10 @@ class Client:
     """A jwksd client, safe to share between threads.
 
     Calls go over a small pool of connections: a calling thread takes an idle connection (or opens one), sends
-    its request and reads the reply on it, then puts it back (at most ``max_idle`` stay open). A connection
+    its request and reads the reply on it, then puts it back (at most ``max_idle`` stay open). At most
+    ``max_connections`` calls are on the socket at once; a thread past them waits for one to end, within its
+    call's ``timeout`` (then :class:`~jwksd.DeadlineExceeded`), so a burst of threads cannot open more
+    connections than the daemon allows one uid (``max_connections_per_uid``). A connection
     that fails is dropped, and a call that got no reply because its connection broke (the daemon restarted,
     closed an idle connection, said GOAWAY) is retried once on a new connection; admin calls are not retried.
 
@@ -383,16 +387,28 @@ class Client:
         timeout: seconds a call may take. Requests that can wait on the daemon's side (GetKey, VerifyJWT,
             Refresh) carry it as ``timeout_ms`` and the client waits a little longer for the daemon's answer.
         max_idle: idle connections kept open.
+        max_connections: connections (calls in flight) at once; at least 1.
 
     Use it as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, socket_path: Optional[str] = None, timeout: float = 5.0, *, max_idle: int = 8) -> None:
+    def __init__(
+        self,
+        socket_path: Optional[str] = None,
+        timeout: float = 5.0,
+        *,
+        max_idle: int = 8,
+        max_connections: int = 64,
+    ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self.socket_path: str = default_socket_path(socket_path)
         self.timeout: float = float(timeout)
         self.max_idle = max(0, max_idle)
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
         self._idle: List[Connection] = []
         self._closed = False
         self._requests: Dict[Tuple[Any, ...], Tuple[bytes, float]] = {}
@@ -582,7 +598,24 @@ class Client:
         return self._call_frame(_unary(method, payload), wait, retry)
 
     def _call_frame(self, request: bytes, wait: float, retry: bool = True) -> bytes:
-        """:meth:`_call` with the REQUEST frame encoded (call id :data:`_UNARY_ID`)."""
+        """:meth:`_call` with the REQUEST frame encoded (call id :data:`_UNARY_ID`), on one of the
+        ``max_connections`` slots (waited for within the call's timeout, which the wait then shortens)."""
+        slots = self._slots
+        if not slots.acquire(blocking=False):
+            started = time.monotonic()
+            if not slots.acquire(timeout=self.timeout):
+                raise DeadlineExceeded(
+                    4,
+                    f"all {self.max_connections} connections of this client stayed busy for {self.timeout:g} s "
+                    "(max_connections)",
+                )
+            wait = max(0.001, wait - (time.monotonic() - started))
+        try:
+            return self._call_on_a_connection(request, wait, retry)
+        finally:
+            slots.release()
+
+    def _call_on_a_connection(self, request: bytes, wait: float, retry: bool) -> bytes:
         idle = self._idle
         for attempt in (0, 1):
             if self._closed:

@@ -17,6 +17,7 @@ from fake import FakeConnection, MiniDaemon
 
 import jwksd
 from jwksd import _wire
+from jwksd.v1 import jwksd_pb2 as pb
 
 
 def after_request(action: Callable[[FakeConnection, int], None]) -> Callable[[FakeConnection], None]:
@@ -77,6 +78,54 @@ def test_silence_ends_at_the_deadline(serve) -> None:
     with pytest.raises(jwksd.DeadlineExceeded):
         client.get_key("t", "k")  # waits timeout_ms + a margin for the daemon's own answer
     assert time.monotonic() - started < 1.5
+
+
+def test_a_slow_peer_gets_at_most_max_connections(serve) -> None:
+    def slow(connection: FakeConnection) -> None:  # answers every call, 50 ms late
+        while (frame := connection.read_frame()) is not None:
+            time.sleep(0.05)
+            connection.reply(frame[3], pb.HealthResponse(serving=True))
+
+    server = serve(slow)
+    client = jwksd.Client(server.path, timeout=5.0, max_connections=2)
+    answered: List[bool] = []
+
+    def worker() -> None:
+        for _ in range(3):
+            answered.append(client.health().serving)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert answered == [True] * 24
+    assert server.accepted == 2  # eight threads, two connections, reused
+
+
+def test_a_call_waiting_for_a_connection_keeps_its_deadline(serve) -> None:
+    server = serve(after_request(lambda c, i: None))  # never answers: the one connection stays busy
+    client = jwksd.Client(server.path, timeout=1.0, max_connections=1)
+    first: List[BaseException] = []
+
+    def hold() -> None:
+        try:
+            client.health()
+        except jwksd.Error as error:
+            first.append(error)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert eventually(lambda: server.accepted == 1)
+    client.timeout = 0.3  # this call's deadline ends while the first call still holds the connection
+    started = time.monotonic()
+    with pytest.raises(jwksd.DeadlineExceeded, match="max_connections"):
+        client.health()
+    assert 0.25 < time.monotonic() - started < 0.9
+    holder.join(5)
+    assert len(first) == 1 and isinstance(first[0], jwksd.DeadlineExceeded)
+    with pytest.raises(ValueError):
+        jwksd.Client(server.path, max_connections=0)
 
 
 def test_a_dripping_peer_cannot_stretch_the_deadline(serve) -> None:
