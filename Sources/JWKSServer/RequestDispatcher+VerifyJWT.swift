@@ -94,7 +94,9 @@ extension RequestDispatcher {
                             counters: counters))
                 }
                 return .reply(verified.reply)
-            case .failure(let failure) where failure.reason != .unknownKid || jws.kid == nil:
+            case .failure(let failure)
+            where failure.reason != .unknownKid || jws.kid.map(snapshot.publishes(kid:)) ?? true:
+                // Includes a kid the set publishes only on keys that verify nothing: no refetch changes that.
                 throw Self.refused(failure, counters: counters)
             case .failure:
                 break  // a kid the published set does not have: the kid-miss rule below
@@ -239,6 +241,13 @@ extension RequestDispatcher {
             response.stale = standing == .stale
             return .success(Verified(reply: .ok(encode(response)), expiration: verified.expiration))
         } catch {
+            if error.reason == .unknownKid, let kid = jws.kid, snapshot.publishes(kid: kid) {
+                return .failure(
+                    JWSFailure(
+                        .unknownKid,
+                        "\(snapshot.key) publishes kid \"\(Printable.quoted(kid, limit: 64))\" only on keys that cannot verify a signature (use \"enc\", key_ops without \"verify\", or an alg or key type with no JWS algorithm here)"
+                    ))
+            }
             return .failure(error)
         }
     }

@@ -125,6 +125,42 @@ struct AbsentKidTests {
         #expect(good.status == .ok)
     }
 
+    @Test("VerifyJWT: a kid the set publishes only on an encryption key is refused at once, saying so")
+    func verifyJWTEncryptionKid() async throws {
+        let signer = VerifyJWTTests.Signer(kid: "i1")
+        let encryption = VerifyJWTTests.Signer(kid: "enc-1")
+        func key(_ signer: VerifyJWTTests.Signer) -> String {
+            String(decoding: signer.jwks, as: UTF8.self).dropFirst(#"{"keys":["#.count).dropLast(2).description
+        }
+        let set =
+            #"{"keys":["# + key(signer) + ","
+            + key(encryption).replacingOccurrences(
+                of: #""kid":"enc-1""#, with: #""kid":"enc-1","use":"enc""#) + "]}"
+        let (dispatcher, _, directory) = try await Self.setUp(
+            files: ["idp.json": Array(set.utf8)], idp: ", idp: { file: idp.json, verify: { audiences: any } }")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var request = Jwksd_V1_VerifyJWTRequest()
+        request.tenant = "acme"
+        request.provider = "idp"
+        request.token = encryption.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)
+        let refused = try #require(
+            Self.now(
+                dispatcher.dispatch(
+                    .verifyJWT, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil),
+                "a kid the set publishes went through the kid-miss rule"))
+        #expect(refused.status == .unauthenticated)
+        #expect(
+            String(buffer: refused.payload).hasPrefix(
+                #"unknown_kid: acme/idp publishes kid "enc-1" only on keys that cannot verify a signature (use "enc""#))
+        request.token = signer.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)
+        let good = try #require(
+            Self.now(
+                dispatcher.dispatch(
+                    .verifyJWT, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil),
+                "a good token waited"))
+        #expect(good.status == .ok)
+    }
+
     @Test("HTTP ?kid=: a kid the rule answered absent gets the set at once instead of a wait")
     func http() async throws {
         let (dispatcher, _, directory) = try await Self.setUp()

@@ -44,6 +44,12 @@ public final class ProviderSnapshot: Sendable, AtomicReference {
         record?.keySet.keys.compactMap(VerificationKey.init) ?? []
     }
 
+    /// Whether the published set has a key with `kid`, of any use (``verificationKeys`` may leave it out).
+    /// - Parameter kid: the key id.
+    public func publishes(kid: String) -> Bool {
+        record?.keySet.keys.contains { $0.kid == kid } ?? false
+    }
+
     /// The standing of the keys at `now` and the instant it ends (`.expired` never ends), or nil without keys.
     @inlinable
     public func standingUntil(at now: EngineInstant) -> (standing: Standing, until: EngineInstant)? {
