@@ -364,7 +364,10 @@ _clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
 def _after_fork() -> None:  # a child must not share the parent's sockets, nor count the parent's calls
     for client in list(_clients):
         client._idle = []
-        client._slots = threading.BoundedSemaphore(client.max_connections)
+        client._slot_lock = threading.Lock()
+        client._slot_free = threading.Condition(client._slot_lock)
+        client._busy = 0
+        client._waiting = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -408,7 +411,12 @@ class Client:
         self.timeout: float = float(timeout)
         self.max_idle = max(0, max_idle)
         self.max_connections = max_connections
-        self._slots = threading.BoundedSemaphore(max_connections)
+        # Calls on the socket now, and threads waiting for one to end; a plain lock (C) on the way, a condition
+        # only when every slot is taken.
+        self._slot_lock = threading.Lock()
+        self._slot_free = threading.Condition(self._slot_lock)
+        self._busy = 0
+        self._waiting = 0
         self._idle: List[Connection] = []
         self._closed = False
         self._requests: Dict[Tuple[Any, ...], Tuple[bytes, float]] = {}
@@ -600,20 +608,41 @@ class Client:
     def _call_frame(self, request: bytes, wait: float, retry: bool = True) -> bytes:
         """:meth:`_call` with the REQUEST frame encoded (call id :data:`_UNARY_ID`), on one of the
         ``max_connections`` slots (waited for within the call's timeout, which the wait then shortens)."""
-        slots = self._slots
-        if not slots.acquire(blocking=False):
-            started = time.monotonic()
-            if not slots.acquire(timeout=self.timeout):
-                raise DeadlineExceeded(
-                    4,
-                    f"all {self.max_connections} connections of this client stayed busy for {self.timeout:g} s "
-                    "(max_connections)",
-                )
-            wait = max(0.001, wait - (time.monotonic() - started))
+        lock = self._slot_lock
+        with lock:
+            taken = self._busy < self.max_connections
+            if taken:
+                self._busy += 1
+        if not taken:
+            wait -= self._wait_for_a_slot()
         try:
             return self._call_on_a_connection(request, wait, retry)
         finally:
-            slots.release()
+            with lock:
+                self._busy -= 1
+                if self._waiting:
+                    self._slot_free.notify()
+
+    def _wait_for_a_slot(self) -> float:
+        """Takes a slot once a call ends, within ``timeout``; the seconds waited."""
+        started = time.monotonic()
+        deadline = started + self.timeout
+        with self._slot_free:
+            self._waiting += 1
+            try:
+                while self._busy >= self.max_connections:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise DeadlineExceeded(
+                            4,
+                            f"all {self.max_connections} connections of this client stayed busy for "
+                            f"{self.timeout:g} s (max_connections)",
+                        )
+                    self._slot_free.wait(remaining)
+                self._busy += 1
+            finally:
+                self._waiting -= 1
+        return min(time.monotonic() - started, self.timeout - 0.001)
 
     def _call_on_a_connection(self, request: bytes, wait: float, retry: bool) -> bytes:
         idle = self._idle
