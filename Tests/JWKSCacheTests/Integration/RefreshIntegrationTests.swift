@@ -1,4 +1,5 @@
 import DevIssuer
+import Foundation
 import JWKS
 import JWKSCache
 import JWKSTestSupport
@@ -7,19 +8,28 @@ import Testing
 /// The refresh engine against a DevIssuer on the loopback, time driven by a manual clock.
 @Suite("Refresh engine against DevIssuer", .serialized)
 struct RefreshIntegrationTests {
+    /// A registry of `providers` for tenant acme. Loopback fetches get 30 s per attempt unless `defaults` or a
+    /// provider says otherwise: on a loaded 2-core machine a fetch waiting for a thread must not read as the
+    /// provider timing out (as in the server harness).
     static func yaml(_ providers: String, defaults: String = "") -> String {
-        """
-        version: 1
-        defaults:
-          require_https: false
-          allow_private_networks: true
-          prefetch_jitter: 0s
-        \(defaults.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-        tenants:
-          acme:
-            providers:
-        \(providers.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
-        """
+        let defaults =
+            defaults.contains("attempt_timeout")
+            ? defaults
+            : defaults.contains("retry: {")
+                ? defaults.replacingOccurrences(of: "retry: {", with: "retry: { attempt_timeout: 30s,")
+                : defaults + "\nretry: { attempt_timeout: 30s }"
+        return """
+            version: 1
+            defaults:
+              require_https: false
+              allow_private_networks: true
+              prefetch_jitter: 0s
+            \(defaults.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            tenants:
+              acme:
+                providers:
+            \(providers.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+            """
     }
 
     @Test("first load, then every revalidation is a 304: zero full downloads while keys are unchanged")
