@@ -317,7 +317,7 @@ struct WarmRestartEndToEndTests {
             try """
             version: 1
             server: { socket: ./jwksd.sock, snapshot_dir: ./state }
-            defaults: { require_https: false, allow_private_networks: true }
+            defaults: { require_https: false, allow_private_networks: true, retry: { attempt_timeout: 30s } }
             tenants:
               acme:
                 providers:
@@ -325,7 +325,9 @@ struct WarmRestartEndToEndTests {
             """.write(to: config, atomically: true, encoding: .utf8)
             let environment = ["JWKSD_SOCKET": directory.appendingPathComponent("jwksd.sock").path]
             let state = directory.appendingPathComponent("state")
-            let get = ["get", "--tenant", "acme", "--kid", "acme-0"]
+            // The issuer runs in this (busy) test process: a fetch or a lookup waiting for it must not read as the
+            // issuer timing out, so both get 30 s.
+            let get = ["get", "--tenant", "acme", "--kid", "acme-0", "--timeout", "30s"]
 
             var daemon = try await ServeEndToEndTests.startDaemon(config: config, environment: environment)
             #expect(try await ServeEndToEndTests.run(get, environment: environment).status == 0)

@@ -28,7 +28,8 @@ struct HostileProviderTests {
             let started = ContinuousClock.now
             let failed = await harness.recorder.first(from: 0) { $0.key.provider == "drip" && !$0.isFetchStarted }
             #expect(failed?.failure?.code == .timeout, "\(String(describing: failed))")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // At attempt_timeout (500 ms), not at the end of the drip (minutes): 15 s leaves room for a busy machine.
+            #expect(ContinuousClock.now - started < .seconds(15))
             // With one permit, the other provider loads only if the stalled fetch let go of it.
             let other = await harness.recorder.first(from: 0) { $0.key.provider == "other" && $0.isPublished }
             #expect(other != nil)
