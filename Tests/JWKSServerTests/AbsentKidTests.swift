@@ -36,6 +36,16 @@ struct AbsentKidTests {
             .getKey, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil)
     }
 
+    /// VerifyJWT of `token` against acme/idp.
+    static func verify(_ dispatcher: RequestDispatcher, _ token: String) throws -> Answer {
+        var request = Jwksd_V1_VerifyJWTRequest()
+        request.tenant = "acme"
+        request.provider = "idp"
+        request.token = token
+        return dispatcher.dispatch(
+            .verifyJWT, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil)
+    }
+
     /// The reply of an answer that must come at once.
     static func now(_ answer: Answer, _ comment: Comment) -> Reply? {
         guard case .reply(let reply) = answer else {
@@ -102,25 +112,17 @@ struct AbsentKidTests {
             files: ["idp.json": signer.jwks], idp: ", idp: { file: idp.json, verify: { audiences: any } }")
         defer { try? FileManager.default.removeItem(at: directory) }
         let stranger = VerifyJWTTests.Signer(kid: "stranger")
-        var request = Jwksd_V1_VerifyJWTRequest()
-        request.tenant = "acme"
-        request.provider = "idp"
-        request.token = stranger.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)
-        let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+        let token = stranger.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)
         let first = try #require(
-            await Self.later(
-                dispatcher.dispatch(.verifyJWT, payload: payload, peer: nil), "the first miss ran no lookup"))
+            await Self.later(try Self.verify(dispatcher, token), "the first miss ran no lookup"))
         #expect(first.status == .unauthenticated)
-        let again = try #require(
-            Self.now(dispatcher.dispatch(.verifyJWT, payload: payload, peer: nil), "a known-absent kid waited"))
+        let again = try #require(Self.now(try Self.verify(dispatcher, token), "a known-absent kid waited"))
         #expect(again.status == .unauthenticated && again.payload == first.payload)
         #expect(String(buffer: again.payload).hasPrefix(#"unknown_kid: acme/idp has no key "stranger""#))
         // The provider's own key still verifies: the shortcut answers only for kids the set lacks.
-        request.token = signer.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)
         let good = try #require(
             Self.now(
-                dispatcher.dispatch(
-                    .verifyJWT, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil),
+                try Self.verify(dispatcher, signer.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)),
                 "a good token waited"))
         #expect(good.status == .ok)
     }
@@ -139,24 +141,17 @@ struct AbsentKidTests {
         let (dispatcher, _, directory) = try await Self.setUp(
             files: ["idp.json": Array(set.utf8)], idp: ", idp: { file: idp.json, verify: { audiences: any } }")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var request = Jwksd_V1_VerifyJWTRequest()
-        request.tenant = "acme"
-        request.provider = "idp"
-        request.token = encryption.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)
         let refused = try #require(
             Self.now(
-                dispatcher.dispatch(
-                    .verifyJWT, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil),
+                try Self.verify(dispatcher, encryption.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)),
                 "a kid the set publishes went through the kid-miss rule"))
         #expect(refused.status == .unauthenticated)
         #expect(
             String(buffer: refused.payload).hasPrefix(
                 #"unknown_kid: acme/idp publishes kid "enc-1" only on keys that cannot verify a signature (use "enc""#))
-        request.token = signer.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)
         let good = try #require(
             Self.now(
-                dispatcher.dispatch(
-                    .verifyJWT, payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), peer: nil),
+                try Self.verify(dispatcher, signer.token(#"{"exp":\#(VerifyJWTTests.inAnHour)}"#)),
                 "a good token waited"))
         #expect(good.status == .ok)
     }
