@@ -94,12 +94,10 @@ extension RequestDispatcher {
                             counters: counters))
                 }
                 return .reply(verified.reply)
-            case .failure(let failure)
-            where failure.reason != .unknownKid || jws.kid.map(snapshot.publishes(kid:)) ?? true:
-                // Includes a kid the set publishes only on keys that verify nothing: no refetch changes that.
-                throw Self.refused(failure, counters: counters)
-            case .failure:
-                break  // a kid the published set does not have: the kid-miss rule below
+            case .failure(let failure):
+                let refusal = Self.explained(failure, of: jws, in: snapshot)
+                // Only a kid the published set does not have goes on to the kid-miss rule below.
+                guard refusal.kidAbsent else { throw Self.refused(refusal.failure, counters: counters) }
             }
         }
         // No servable keys yet, or an unknown kid: wait for the first load or through the kid-miss rule, then
@@ -150,7 +148,7 @@ extension RequestDispatcher {
                 if standing == .stale { metrics.staleServe() }
                 return verified.reply
             case .failure(let failure):
-                return .error(Self.refused(failure, counters: counters))
+                return .error(Self.refused(Self.explained(failure, of: jws, in: found).failure, counters: counters))
             }
         }
     }
@@ -241,15 +239,23 @@ extension RequestDispatcher {
             response.stale = standing == .stale
             return .success(Verified(reply: .ok(encode(response)), expiration: verified.expiration))
         } catch {
-            if error.reason == .unknownKid, let kid = jws.kid, snapshot.publishes(kid: kid) {
-                return .failure(
-                    JWSFailure(
-                        .unknownKid,
-                        "\(snapshot.key) publishes kid \"\(Printable.quoted(kid, limit: 64))\" only on keys that cannot verify a signature (use \"enc\", key_ops without \"verify\", or an alg or key type with no JWS algorithm here)"
-                    ))
-            }
             return .failure(error)
         }
+    }
+
+    /// A refusal as the peer is told it, and whether the kid-miss rule applies: only to a kid the set lacks. A kid
+    /// the set publishes only on keys that verify nothing is said so, as no refetch could change it.
+    static func explained(_ failure: JWSFailure, of jws: CompactJWS, in snapshot: ProviderSnapshot) -> (
+        failure: JWSFailure, kidAbsent: Bool
+    ) {
+        guard failure.reason == .unknownKid, let kid = jws.kid else { return (failure, false) }
+        guard snapshot.publishes(kid: kid) else { return (failure, true) }
+        return (
+            JWSFailure(
+                .unknownKid,
+                "\(snapshot.key) publishes kid \"\(Printable.quoted(kid, limit: 64))\" only on keys that cannot verify a signature (use \"enc\", key_ops without \"verify\", or an alg or key type with no JWS algorithm here)"
+            ), false
+        )
     }
 
     /// UNAUTHENTICATED with the protocol's `reason: detail` text, counted for the provider.
