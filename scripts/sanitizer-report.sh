@@ -12,18 +12,20 @@ clean() {
         swift demangle --simplified |
         cut -c1-240
 }
+# Each report is cleaned once (demangling is the slow part) and kept beside it for the condensed copy.
 for report in "$@"; do
     echo "=== sanitizer report $report"
-    clean "$report"
+    clean "$report" > "$report.clean"
+    cat "$report.clean"
 done
 echo "=== condensed (accesses' first frames; thread creation stacks left out)"
 for report in "$@"; do
-    clean "$report" | awk '
+    awk '
         /^    #[0-9]+ / { if (shown < limit) print substr($0, 1, 160); shown++; next }
         /^  Thread T/ { limit = 0; shown = 0; print substr($0, 1, 160); next }
         /^  Location/ { limit = 3; shown = 0; print substr($0, 1, 160); next }
         /^[A-Z=]/ || /^  [A-Z]/ { limit = 10; shown = 0; print substr($0, 1, 160); next }
-    '
+    ' "$report.clean"
 done
 echo "=== tests started and not finished when the report was written"
 sed -nE 's/^[^A-Za-z]*(Test|Suite) (.*) started\.$/+ \1 \2/p; s/^[^A-Za-z]*(Test|Suite) (.*) (passed|failed|skipped)( after.*|\.)$/- \1 \2/p' "$log" |
